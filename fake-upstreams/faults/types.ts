@@ -1,0 +1,64 @@
+/**
+ * The narrow surface a fault may touch (toxiproxy's ToxicStub). The server owns sockets and timers;
+ * a fault only decides *when* to act and *how* (FIN or RST), through these stubs.
+ */
+import type { z } from 'zod'
+
+/** One accepted TCP connection, as a fault sees it. */
+export interface ConnectionStub {
+  /** 1-based, in accept order, per upstream. */
+  readonly id: number
+  /** Requests answered on this connection so far. */
+  readonly requestsServed: number
+  /** Graceful close: FIN. The peer reads EOF; undici reports `other side closed`. */
+  end(reason: string): void
+  /** Abortive close: RST (SO_LINGER 0). The peer sees ECONNRESET. */
+  reset(reason: string): void
+  /** A timer that is cleared as soon as the connection gets busy again or closes. */
+  setIdleTimer(ms: number, fn: () => void): void
+}
+
+/** A request head that has just been read. */
+export interface RequestInfo {
+  readonly requestId: string
+  readonly method: string
+  readonly path: string
+  /** 0 for the first request on its connection. */
+  readonly indexOnConnection: number
+  /** How long the connection sat idle before this request (ms): since the previous response, or since accept. */
+  readonly idleBeforeMs: number
+}
+
+/** How to close a socket. */
+export type CloseMode = 'fin' | 'rst'
+
+/** What a fault may hook into. Every hook is optional; a hook that returns `undefined` has no opinion. */
+export interface FaultHooks {
+  /**
+   * The `Keep-Alive` response header value to send (`null` = send none), or `undefined` for no opinion.
+   * The first fault with an opinion wins.
+   */
+  keepAliveHeader?(): string | null | undefined
+  /** The connection just went idle after a response. Return true when the fault took over idle handling. */
+  onIdle?(conn: ConnectionStub): boolean
+  /**
+   * A request head arrived. Return true when the fault took the request over: the server will not answer
+   * it (the fault has closed or reset the connection).
+   */
+  onRequest?(conn: ConnectionStub, request: RequestInfo): boolean
+}
+
+/** A fault is data plus one function: its parameter schema, and `create`, which turns parameters into hooks. */
+export interface FaultDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  readonly kind: string
+  /** One line for `qcc-lab list`. */
+  readonly summary: string
+  /** Parameters (without `kind` and `probability`), with defaults. */
+  readonly params: Schema
+  create(params: z.infer<Schema>): FaultHooks
+}
+
+/** Helper that keeps `params` and `create` typed together. */
+export function defineFault<Schema extends z.ZodObject>(def: FaultDefinition<Schema>): FaultDefinition<Schema> {
+  return def
+}

@@ -1,0 +1,88 @@
+/**
+ * Fake upstreams: real HTTP(S) servers that speak the Anthropic Messages API and misbehave on purpose at
+ * the connection level. They import only `src/shared`; the proxy is just another client to them.
+ */
+import type { RequestHandler } from 'msw'
+import { createRandom, deriveSeed } from '../src/shared/random.ts'
+import { QccLabError } from '../src/shared/errors.ts'
+import { defaultMessageBehaviour, messagesHandlers, type MessageBehaviour } from './anthropic/messages.ts'
+import { resolveFault, type ResolvedFault } from './faults/index.ts'
+import { startLink } from './server.ts'
+import type { Ledger } from './ledger.ts'
+
+export interface UpstreamSpec {
+  /** Used in generated request ids and message ids. Default `upstream`. */
+  readonly name?: string
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /** Default 0 (an ephemeral port). */
+  readonly port?: number
+  /** PEM key and certificate: serve HTTPS instead of HTTP. */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer }
+  /** Faults in order; each as `{ kind, probability?, ...params }`. Validated here. */
+  readonly faults?: readonly unknown[]
+  readonly behaviour?: Partial<MessageBehaviour>
+  /** Seeds fault probabilities. Default 1. */
+  readonly seed?: number
+}
+
+export interface FakeUpstream {
+  readonly name: string
+  readonly url: string
+  readonly ledger: Ledger
+  /** Replaces the active faults (takes effect for the next event on every connection). */
+  setFaults(faults: readonly unknown[]): void
+  setBehaviour(behaviour: Partial<MessageBehaviour>): void
+  /** Prepends msw handlers that take precedence over the built-in Messages API ones. */
+  use(...handlers: RequestHandler[]): void
+  openConnections(): number
+  close(): Promise<void>
+}
+
+export function resolveFaults(inputs: readonly unknown[], path = 'faults'): ResolvedFault[] {
+  const out: ResolvedFault[] = []
+  const issues: string[] = []
+  inputs.forEach((input, i) => {
+    const r = resolveFault(input, `${path}[${i}]`)
+    if (r.ok) out.push(r.fault)
+    else issues.push(...r.issues)
+  })
+  if (issues.length > 0) throw new QccLabError('FAULT_INVALID', `Failed to configure faults: ${issues.join('; ')}`)
+  return out
+}
+
+export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUpstream> {
+  const name = spec.name ?? 'upstream'
+  let faults = resolveFaults(spec.faults ?? [])
+  let behaviour: MessageBehaviour = { ...defaultMessageBehaviour, ...spec.behaviour }
+  let extra: RequestHandler[] = []
+  let messageSeq = 0
+  const builtIn = messagesHandlers({
+    nextId: () => `msg_${name}_${++messageSeq}`,
+    behaviour: () => behaviour,
+  })
+  const link = await startLink({
+    name,
+    host: spec.host ?? '127.0.0.1',
+    port: spec.port ?? 0,
+    tls: spec.tls,
+    random: createRandom(deriveSeed(spec.seed ?? 1, `upstream:${name}`)),
+    handlers: () => (extra.length === 0 ? builtIn : [...extra, ...builtIn]),
+    faults: () => faults,
+  })
+  return {
+    name,
+    url: link.url,
+    ledger: link.ledger,
+    setFaults(next) { faults = resolveFaults(next) },
+    setBehaviour(next) { behaviour = { ...behaviour, ...next } },
+    use(...handlers) { extra = [...handlers, ...extra] },
+    openConnections: () => link.openConnections(),
+    close: () => link.close(),
+  }
+}
+
+export { faults, faultKinds, type FaultKind, type FaultSpec } from './faults/index.ts'
+export type { Ledger, LedgerEntry, LedgerSummary, ConnectionRecord } from './ledger.ts'
+export { summarizeLedger } from './ledger.ts'
+export type { MessageBehaviour } from './anthropic/messages.ts'

@@ -1,0 +1,247 @@
+/**
+ * The "link": a real node:http(s) server that owns every socket and timer of a fake upstream. It tracks
+ * connections (id, requests, idle time), writes the ledger, lets faults act through narrow stubs, and
+ * answers requests through msw's `getResponse`, so sockets and keep-alive behaviour are real.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import type net from 'node:net'
+import { once } from 'node:events'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { performance } from 'node:perf_hooks'
+import { getResponse, type RequestHandler } from 'msw'
+import type { Random } from '../src/shared/random.ts'
+import { Ledger, type LedgerEntry } from './ledger.ts'
+import type { ResolvedFault } from './faults/index.ts'
+import type { ConnectionStub, RequestInfo } from './faults/types.ts'
+import { anthropicError } from './anthropic/messages.ts'
+
+/** Node's own http server default: close idle keep-alive sockets after 5 s and say so in the header. */
+export const DEFAULT_IDLE_MS = 5_000
+
+export interface LinkOptions {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer }
+  readonly random: Random
+  readonly handlers: () => readonly RequestHandler[]
+  readonly faults: () => readonly ResolvedFault[]
+}
+
+interface Connection {
+  readonly id: number
+  readonly socket: net.Socket
+  /** The TCP socket under a TLS socket (RST must go to it); the same socket for plain HTTP. */
+  raw: net.Socket
+  idleSince: number
+  nextIndex: number
+  timers: Set<NodeJS.Timeout>
+  stub: ConnectionStub
+}
+
+export interface Link {
+  readonly url: string
+  readonly port: number
+  readonly ledger: Ledger
+  /** Open connections right now. */
+  openConnections(): number
+  close(): Promise<void>
+}
+
+export async function startLink(options: LinkOptions): Promise<Link> {
+  const ledger = new Ledger()
+  const t0 = performance.now()
+  const now = (): number => performance.now() - t0
+  const byRemote = new Map<string, net.Socket>()
+  const connections = new Map<net.Socket, Connection>()
+  let nextConnectionId = 1
+  let seq = 0
+
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert })
+    : http.createServer()
+  // The link owns idle timing (default: Node's 5 s); Node's own timer would race the faults'.
+  server.keepAliveTimeout = 0
+
+  const clearTimers = (conn: Connection): void => {
+    for (const t of conn.timers) clearTimeout(t)
+    conn.timers.clear()
+  }
+
+  const track = (socket: net.Socket, raw: net.Socket): void => {
+    const id = nextConnectionId++
+    const record = { id, openedAtMs: now(), requests: 0 } as import('./ledger.ts').ConnectionRecord
+    ledger.openConnection(record)
+    const conn: Connection = {
+      id, socket, raw, idleSince: now(), nextIndex: 0, timers: new Set(),
+      stub: {
+        id,
+        get requestsServed() { return record.requests },
+        end(reason) {
+          record.closedBy ??= `fault:${reason}`
+          clearTimers(conn)
+          socket.end()
+        },
+        reset(reason) {
+          record.closedBy ??= `fault:${reason}`
+          clearTimers(conn)
+          conn.raw.resetAndDestroy()
+        },
+        setIdleTimer(ms, fn) {
+          const t = setTimeout(() => { conn.timers.delete(t); fn() }, ms)
+          conn.timers.add(t)
+        },
+      },
+    }
+    connections.set(socket, conn)
+    socket.once('close', () => {
+      clearTimers(conn)
+      connections.delete(socket)
+      record.closedAtMs = now()
+      record.closedBy ??= 'peer'
+    })
+  }
+
+  if (options.tls) {
+    server.on('connection', (raw: net.Socket) => {
+      byRemote.set(`${raw.remoteAddress}:${raw.remotePort}`, raw)
+      raw.once('close', () => byRemote.delete(`${raw.remoteAddress}:${raw.remotePort}`))
+    })
+    server.on('secureConnection', (tlsSocket: net.Socket) => {
+      track(tlsSocket, byRemote.get(`${tlsSocket.remoteAddress}:${tlsSocket.remotePort}`) ?? tlsSocket)
+    })
+  } else {
+    server.on('connection', (socket: net.Socket) => track(socket, socket))
+  }
+
+  const goIdle = (conn: Connection): void => {
+    conn.idleSince = now()
+    for (const fault of options.faults()) {
+      if (fault.hooks.onIdle?.(conn.stub)) return
+    }
+    conn.stub.setIdleTimer(DEFAULT_IDLE_MS, () => {
+      const record = ledger.connection(conn.id)
+      if (record) record.closedBy ??= 'idle-timeout'
+      conn.socket.end()
+    })
+  }
+
+  const keepAliveHeader = (): string | null => {
+    for (const fault of options.faults()) {
+      const v = fault.hooks.keepAliveHeader?.()
+      if (v !== undefined) return v
+    }
+    return `timeout=${Math.floor(DEFAULT_IDLE_MS / 1000)}`
+  }
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const conn = connections.get(req.socket)
+    if (!conn) {
+      res.destroy()
+      return
+    }
+    clearTimers(conn)
+    const at = now()
+    const headerId = req.headers['x-request-id']
+    const entry: LedgerEntry = ledger.add({
+      seq: ++seq,
+      requestId: typeof headerId === 'string' && headerId !== '' ? headerId : `${options.name}-${seq}`,
+      connectionId: conn.id,
+      indexOnConnection: conn.nextIndex++,
+      idleBeforeMs: Math.round((at - conn.idleSince) * 1000) / 1000,
+      atMs: Math.round(at * 1000) / 1000,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      outcome: 'in-flight',
+    })
+    const record = ledger.connection(conn.id)
+    if (record) record.requests++
+
+    const info: RequestInfo = {
+      requestId: entry.requestId,
+      method: entry.method,
+      path: entry.path,
+      indexOnConnection: entry.indexOnConnection,
+      idleBeforeMs: entry.idleBeforeMs,
+    }
+    for (const fault of options.faults()) {
+      if (!fault.hooks.onRequest) continue
+      if (fault.probability < 1 && options.random.next() >= fault.probability) continue
+      if (fault.hooks.onRequest(conn.stub, info)) {
+        entry.outcome = 'dropped'
+        entry.fault = fault.kind
+        return
+      }
+    }
+
+    res.once('finish', () => {
+      entry.outcome = 'answered'
+      entry.status = res.statusCode
+      if (res.shouldKeepAlive && !conn.socket.destroyed) goIdle(conn)
+    })
+    res.once('close', () => {
+      if (entry.outcome === 'in-flight') entry.outcome = 'cut'
+    })
+
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const headers = new Headers()
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
+    const method = req.method ?? 'GET'
+    const scheme = options.tls ? 'https' : 'http'
+    const request = new Request(`${scheme}://${req.headers.host ?? 'upstream'}${req.url ?? '/'}`, {
+      method,
+      headers,
+      body: method === 'GET' || method === 'HEAD' || chunks.length === 0 ? undefined : Buffer.concat(chunks),
+    })
+    const response = (await getResponse([...options.handlers()], request))
+      ?? anthropicError(404, 'not_found_error', `No fake route for ${method} ${req.url ?? '/'}.`)
+
+    const out: Record<string, string> = {}
+    response.headers.forEach((value, key) => { out[key] = value })
+    const ka = keepAliveHeader()
+    if (ka !== null && res.shouldKeepAlive) out['keep-alive'] = ka
+    res.writeHead(response.status, out)
+    if (response.body === null) {
+      res.end()
+      return
+    }
+    try {
+      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res)
+    } catch {
+      // The client went away mid-response; the ledger says 'cut'.
+    }
+  }
+
+  server.on('request', (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `fake upstream failed: ${String(err)}` } }))
+      } else res.destroy()
+    })
+  })
+
+  server.listen(options.port, options.host)
+  await once(server, 'listening')
+  const address = server.address() as net.AddressInfo
+  const scheme = options.tls ? 'https' : 'http'
+
+  return {
+    url: `${scheme}://${options.host}:${address.port}`,
+    port: address.port,
+    ledger,
+    openConnections: () => connections.size,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const conn of connections.values()) {
+        clearTimers(conn)
+        conn.socket.destroy()
+      }
+      server.closeAllConnections()
+      await closed
+    },
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The qcc-lab command line. The only place that sets exit codes:
+ * 0 every expectation held · 1 an expectation failed · 2 bad input or an internal error.
+ */
+import { Command, CommanderError } from 'commander'
+import { QccLabError } from '../shared/errors.ts'
+import { qccLabVersion } from './environment.ts'
+import { registerRun } from './commands/run.ts'
+import { registerList } from './commands/list.ts'
+
+export function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('qcc-lab')
+    .description('Diagnostic and chaos harness for LLM API relay proxies (qcc): reproduce failures with misbehaving fake upstreams, gate CI on verdicts.')
+    .version(qccLabVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) })
+  registerRun(program)
+  registerList(program)
+  return program
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  process.exitCode = 0
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : 2
+    }
+    if (err instanceof QccLabError) {
+      process.stderr.write(`qcc-lab: ${err.message}\n`)
+      return 2
+    }
+    process.stderr.write(`qcc-lab: internal error: ${(err as Error)?.stack ?? String(err)}\nThis is a bug in qcc-lab; please report it with the command you ran.\n`)
+    return 2
+  }
+}

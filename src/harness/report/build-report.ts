@@ -1,0 +1,48 @@
+/** Assembles the run report from scenario reports: pure, apart from the environment it is given. */
+import type { RunReport, ScenarioReport, StabilityEntry } from './types.ts'
+
+export function buildRunReport(input: {
+  readonly scenarios: readonly ScenarioReport[]
+  readonly repeat: number
+  readonly startedAt: string
+  readonly durationMs: number
+  readonly environment: RunReport['environment']
+}): RunReport {
+  return {
+    schema: 'qcc-lab/run-report@1',
+    verdict: input.scenarios.every((s) => s.verdict === 'pass') ? 'pass' : 'fail',
+    startedAt: input.startedAt,
+    durationMs: Math.round(input.durationMs),
+    repeat: input.repeat,
+    environment: input.environment,
+    scenarios: input.scenarios,
+    stability: stability(input.scenarios),
+  }
+}
+
+/** How often each expectation held across repetitions, and whether the failure counts moved. */
+export function stability(scenarios: readonly ScenarioReport[]): StabilityEntry[] {
+  const byKey = new Map<string, { scenario: string; variant: string; runs: number; held: Map<string, number>; failures: Set<number>; stale: Set<number> }>()
+  for (const s of scenarios) {
+    for (const v of s.variants) {
+      const key = `${s.name}\u0000${v.name}`
+      let entry = byKey.get(key)
+      if (!entry) {
+        entry = { scenario: s.name, variant: v.name, runs: 0, held: new Map(), failures: new Set(), stale: new Set() }
+        byKey.set(key, entry)
+      }
+      entry.runs++
+      for (const e of v.expectations) entry.held.set(e.name, (entry.held.get(e.name) ?? 0) + (e.pass ? 1 : 0))
+      entry.failures.add(Object.values(v.failures).reduce((a, b) => a + b, 0))
+      entry.stale.add(v.attempts.staleSocket)
+    }
+  }
+  return [...byKey.values()].map((e) => ({
+    scenario: e.scenario,
+    variant: e.variant,
+    runs: e.runs,
+    expectations: [...e.held].map(([name, held]) => ({ name, held })),
+    failureCounts: [...e.failures].sort((a, b) => a - b),
+    staleSocketCounts: [...e.stale].sort((a, b) => a - b),
+  }))
+}

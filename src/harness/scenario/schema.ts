@@ -1,0 +1,101 @@
+/**
+ * The scenario file format (YAML). One schema, validated once at load; everything downstream gets a
+ * typed, defaulted `Scenario` and never re-checks.
+ */
+import { z } from 'zod'
+import { connectorOverridesSchema, connectorProfileNames } from '../../proxy/connector/profiles.ts'
+import type { Expectation } from '../gate/expectation.ts'
+import type { FaultSpec } from '../../../fake-upstreams/index.ts'
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"')
+
+export const connectorSelectionSchema = z.union([
+  z.enum(connectorProfileNames as [string, ...string[]]),
+  connectorOverridesSchema.extend({ profile: z.enum(connectorProfileNames as [string, ...string[]]) }).strict(),
+])
+
+const behaviourSchema = z.object({
+  textDeltas: z.number().int().nonnegative(),
+  firstByteDelayMs: z.number().int().nonnegative(),
+  eventIntervalMs: z.number().int().nonnegative(),
+}).partial().strict()
+
+export const upstreamSchema = z.object({
+  name,
+  /** Validated per kind by the fault registry (see parse.ts). */
+  faults: z.array(z.unknown()).default([]),
+  behaviour: behaviourSchema.default({}),
+}).strict()
+
+export const pacingSchema = z.object({
+  /** Requests sent back to back before a gap. */
+  burst: z.number().int().positive(),
+  /** Pause after each burst (ms). */
+  gapMs: z.number().nonnegative().optional(),
+  /** Pause after each burst as a fraction of the first upstream's idle-close `idleMs`. */
+  gapOfIdle: z.number().positive().optional(),
+}).strict()
+
+export const workloadSchema = z.object({
+  requests: z.number().int().positive().max(100_000),
+  concurrency: z.number().int().positive().max(1_024).default(1),
+  stream: z.boolean().default(false),
+  pacing: pacingSchema.optional(),
+  /** Per-request limit; a request still unanswered then counts as a client-side timeout (ms). */
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+  /** The whole workload stops issuing requests after this long (ms). */
+  maxDurationMs: z.number().int().positive().default(60_000),
+}).strict()
+
+export const expectationSchema = z.union([
+  z.string(),
+  z.object({ name: z.string().min(1).optional(), check: z.string() }).strict(),
+])
+
+export const variantSchema = z.object({
+  name,
+  description: z.string().optional(),
+  connector: connectorSelectionSchema,
+  expect: z.array(expectationSchema).min(1, 'a variant needs at least one expectation, or it cannot fail'),
+}).strict()
+
+export const scenarioSchema = z.object({
+  name: name.optional(),
+  description: z.string().min(1),
+  rootCause: z.string().optional(),
+  seed: z.number().int().nonnegative().default(1),
+  upstreams: z.array(upstreamSchema).min(1),
+  workload: workloadSchema,
+  variants: z.array(variantSchema).min(1),
+}).strict()
+
+export type ConnectorSelectionInput = z.infer<typeof connectorSelectionSchema>
+
+/** A validated scenario with defaults applied and checks parsed. */
+export interface Scenario {
+  readonly name: string
+  readonly file: string
+  readonly description: string
+  readonly rootCause?: string
+  readonly seed: number
+  readonly upstreams: ReadonlyArray<{
+    readonly name: string
+    readonly faults: readonly FaultSpec[]
+    readonly behaviour: z.infer<typeof behaviourSchema>
+  }>
+  readonly workload: {
+    readonly requests: number
+    readonly concurrency: number
+    readonly stream: boolean
+    readonly burst: number
+    readonly gapMs: number
+    readonly requestTimeoutMs: number
+    readonly maxDurationMs: number
+  }
+  readonly variants: ReadonlyArray<{
+    readonly name: string
+    readonly description?: string
+    readonly connector: import('../../proxy/connector/profiles.ts').ConnectorSelection
+    readonly expect: readonly Expectation[]
+  }>
+}

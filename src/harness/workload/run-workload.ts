@@ -1,0 +1,125 @@
+/**
+ * The load generator: undici to the target (the proxy), closed loop with a fixed concurrency, in bursts
+ * separated by gaps. Bounded in count (`requests`) and time (`maxDurationMs`, `requestTimeoutMs`).
+ * It only counts; summarising is someone else's job.
+ */
+import { Pool } from 'undici'
+import { performance } from 'node:perf_hooks'
+import { classifyError } from '../../proxy/outcome.ts'
+
+export interface WorkloadSpec {
+  readonly requests: number
+  readonly concurrency: number
+  readonly stream: boolean
+  /** Requests per burst; a gap follows each burst. */
+  readonly burst: number
+  readonly gapMs: number
+  readonly requestTimeoutMs: number
+  readonly maxDurationMs: number
+}
+
+/** One client request, as the client saw it. */
+export interface Sample {
+  readonly index: number
+  readonly requestId: string
+  /** Start, ms since the workload started. */
+  readonly startMs: number
+  /** Time to the complete response (ms); for failures, time to the failure. */
+  readonly latencyMs: number
+  /** Time to the response head (ms). */
+  readonly ttfbMs?: number
+  /** HTTP status, when a response head arrived. */
+  readonly status?: number
+  /** Transport failure between client and target, classified. */
+  readonly clientError?: string
+  readonly clientErrorMessage?: string
+  /** SSE: events received, and whether an `event: error` frame arrived. */
+  readonly sseEvents?: number
+  readonly sseError?: boolean
+  /** Not sent because the run's time budget ran out. */
+  readonly skipped?: boolean
+}
+
+export interface WorkloadOptions {
+  /** Prefix of the `x-request-id` of each request; `<prefix>-<n>`. */
+  readonly requestIdPrefix: string
+  readonly onProgress?: (done: number, total: number) => void
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export function messageBody(index: number, stream: boolean): string {
+  return JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 64,
+    stream,
+    messages: [{ role: 'user', content: `qcc-lab request ${index}: say something short.` }],
+  })
+}
+
+export async function runWorkload(spec: WorkloadSpec, target: string, options: WorkloadOptions): Promise<Sample[]> {
+  const pool = new Pool(target, {
+    allowH2: false,
+    connections: spec.concurrency,
+    headersTimeout: spec.requestTimeoutMs,
+    bodyTimeout: spec.requestTimeoutMs,
+  })
+  const samples: Sample[] = []
+  const t0 = performance.now()
+  const deadline = t0 + spec.maxDurationMs
+  let done = 0
+
+  const one = async (index: number): Promise<Sample> => {
+    const requestId = `${options.requestIdPrefix}-${index}`
+    const start = performance.now()
+    if (start > deadline) return { index, requestId, startMs: start - t0, latencyMs: 0, skipped: true }
+    try {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/messages',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'anthropic-version': '2023-06-01', 'x-api-key': 'proxy-managed' },
+        body: messageBody(index, spec.stream),
+        signal: AbortSignal.timeout(spec.requestTimeoutMs),
+      })
+      const ttfbMs = performance.now() - start
+      const text = await res.body.text()
+      const latencyMs = performance.now() - start
+      const sse = spec.stream && String(res.headers['content-type'] ?? '').startsWith('text/event-stream')
+      return {
+        index, requestId, startMs: start - t0, latencyMs, ttfbMs, status: res.statusCode,
+        ...(sse ? { sseEvents: countEvents(text), sseError: /^event: error$/m.test(text) } : {}),
+      }
+    } catch (err) {
+      return {
+        index, requestId, startMs: start - t0, latencyMs: performance.now() - start,
+        clientError: classifyError(err, { reusedConnection: false, responseStarted: false }),
+        clientErrorMessage: (err as Error).message,
+      }
+    }
+  }
+
+  try {
+    for (let first = 0; first < spec.requests; first += spec.burst) {
+      if (first > 0 && spec.gapMs > 0) await sleep(spec.gapMs)
+      const last = Math.min(spec.requests, first + spec.burst)
+      let next = first
+      const worker = async (): Promise<void> => {
+        while (next < last) {
+          const sample = await one(next++)
+          samples.push(sample)
+          options.onProgress?.(++done, spec.requests)
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(spec.concurrency, last - first) }, worker))
+    }
+  } finally {
+    await pool.close()
+  }
+  return samples.sort((a, b) => a.index - b.index)
+}
+
+function countEvents(text: string): number {
+  let n = 0
+  for (const line of text.split('\n')) if (line.startsWith('event: ')) n++
+  return n
+}
