@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startFakeUpstream, summarizeLedger, type FakeUpstream, type LedgerEntry } from '../../../fake-upstreams/index.ts'
+import { rawConnect } from '../../helpers/raw-http.ts'
+
+const entry = (over: Partial<LedgerEntry>): LedgerEntry => ({
+  seq: 1, requestId: 'r', connectionId: 1, indexOnConnection: 0, idleBeforeMs: 0, atMs: 0,
+  method: 'POST', path: '/v1/messages', outcome: 'answered', ...over,
+})
+
+describe('summarizeLedger', () => {
+  it('counts a request answered twice as a duplicate, and one dropped then answered as a redelivery only', () => {
+    const s = summarizeLedger([
+      entry({ requestId: 'a', connectionId: 1 }),
+      entry({ requestId: 'a', connectionId: 2 }),
+      entry({ requestId: 'b', connectionId: 1, indexOnConnection: 1, outcome: 'dropped', fault: 'race-close' }),
+      entry({ requestId: 'b', connectionId: 3 }),
+      entry({ requestId: 'c', connectionId: 3, indexOnConnection: 1 }),
+    ], 3)
+    expect(s).toEqual({
+      connections: 3, received: 5, answered: 4, dropped: 1,
+      duplicates: 1, redelivered: 2, requestsPerConnection: 5 / 3,
+    })
+  })
+
+  it('is all zeros for an empty ledger', () => {
+    expect(summarizeLedger([], 0)).toMatchObject({ received: 0, duplicates: 0, requestsPerConnection: 0 })
+  })
+})
+
+describe('the ledger of a running upstream', () => {
+  let upstream: FakeUpstream | undefined
+  afterEach(async () => { await upstream?.close(); upstream = undefined })
+
+  it('records request id, connection id, index on the connection and idle time before each request', async () => {
+    upstream = await startFakeUpstream({ name: 'relay' })
+    const a = await rawConnect(upstream.url)
+    a.send('one')
+    await a.responses(1)
+    a.send('two')
+    await a.responses(2)
+    const b = await rawConnect(upstream.url)
+    b.socket.write('POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{"messages": []}')
+    await b.responses(1)
+    const entries = upstream.ledger.entries()
+    expect(entries.map((e) => [e.requestId, e.connectionId, e.indexOnConnection, e.outcome, e.status])).toEqual([
+      ['one', 1, 0, 'answered', 200],
+      ['two', 1, 1, 'answered', 200],
+      ['relay-3', 2, 0, 'answered', 200],
+    ])
+    for (const e of entries) expect(e.idleBeforeMs).toBeGreaterThanOrEqual(0)
+    expect(upstream.ledger.byRequestId('two')).toHaveLength(1)
+    a.socket.destroy()
+    b.socket.destroy()
+  })
+})
