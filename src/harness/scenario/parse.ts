@@ -16,7 +16,7 @@ export function parseScenario(text: string, file: string, fallbackName: string):
   if (doc.errors.length > 0) {
     throw new ScenarioError(file, doc.errors.map((e) => {
       const pos = e.linePos?.[0]
-      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${e.message.split('\n')[0]}`
+      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
     }))
   }
   const data: unknown = doc.toJS()

@@ -12,7 +12,9 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case let
 export const connectorSelectionSchema = z.union([
   z.enum(connectorProfileNames as [string, ...string[]]),
   connectorOverridesSchema.extend({ profile: z.enum(connectorProfileNames as [string, ...string[]]) }).strict(),
-])
+], {
+  error: `expected a connector profile (${connectorProfileNames.join(', ')}), or a mapping with "profile" and overrides (${Object.keys(connectorOverridesSchema.shape).join(', ')})`,
+})
 
 const behaviourSchema = z.object({
   textDeltas: z.number().int().nonnegative(),
@@ -50,7 +52,7 @@ export const workloadSchema = z.object({
 export const expectationSchema = z.union([
   z.string(),
   z.object({ name: z.string().min(1).optional(), check: z.string() }).strict(),
-])
+], { error: 'expected a check such as "failures.total == 0", or a mapping with "name" and "check"' })
 
 export const variantSchema = z.object({
   name,
