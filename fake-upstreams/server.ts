@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import { performance } from 'node:perf_hooks'
 import { getResponse, type RequestHandler } from 'msw'
 import type { Random } from '../src/shared/random.ts'
-import { Ledger, type LedgerEntry } from './ledger.ts'
+import { Ledger, type ConnectionRecord, type LedgerEntry } from './ledger.ts'
 import type { ResolvedFault } from './faults/index.ts'
 import type { ConnectionStub, RequestInfo } from './faults/types.ts'
 import { anthropicError } from './anthropic/messages.ts'
@@ -72,7 +72,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
 
   const track = (socket: net.Socket, raw: net.Socket): void => {
     const id = nextConnectionId++
-    const record = { id, openedAtMs: now(), requests: 0 } as import('./ledger.ts').ConnectionRecord
+    const record: ConnectionRecord = { id, openedAtMs: now(), requests: 0 }
     ledger.openConnection(record)
     const conn: Connection = {
       id, socket, raw, idleSince: now(), nextIndex: 0, timers: new Set(),

@@ -4,11 +4,17 @@ import { faults } from '../../../fake-upstreams/faults/index.ts'
 import { connectorProfiles } from '../../proxy/connector/profiles.ts'
 import { listBundledScenarios, loadScenario } from '../../harness/scenario/load.ts'
 
+/** The first sentence, for a one-line listing. */
+function firstSentence(text: string): string {
+  const m = /^.*?[.!?](?=\s|$)/s.exec(text)
+  return (m ? m[0] : text).replace(/\s+/g, ' ')
+}
+
 export async function listCommand(flags: { json?: boolean }): Promise<number> {
   const scenarios = []
   for (const name of await listBundledScenarios()) {
     const s = await loadScenario(name)
-    scenarios.push({ name: s.name, description: s.description.split('\n')[0]!, variants: s.variants.map((v) => v.name) })
+    scenarios.push({ name: s.name, description: firstSentence(s.description), variants: s.variants.map((v) => v.name) })
   }
   const data = {
     scenarios,

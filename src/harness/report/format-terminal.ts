@@ -56,7 +56,7 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
       lines.push(`    client-visible failures: ${failureEntries.map(([k, n]) => `${n} × ${failureLabel(k)}`).join(', ')}`)
     }
     if (v.attempts.staleSocket > 0) {
-      lines.push(`    stale-socket attempts: ${v.attempts.staleSocket} (${failureLabel('stale-socket')}); retried on a fresh connection: ${v.attempts.retried}`)
+      lines.push(`    proxy→upstream attempts on a stale socket: ${v.attempts.staleSocket}, retried on a fresh connection: ${v.attempts.retried}`)
     }
     if (v.upstream.redelivered > 0 || v.upstream.duplicates > 0 || v.upstream.lost > 0) {
       lines.push(`    deliveries: ${v.upstream.redelivered} redelivered after a drop, ${v.upstream.duplicates} answered twice, ${v.upstream.lost} lost`)
