@@ -65,16 +65,7 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     failed: record.attempts.filter((a) => a.outcome !== 'ok').length,
     byOutcome,
   }
-  const upstream = {
-    connections: ledger.connections,
-    received: ledger.received,
-    answered: ledger.answered,
-    dropped: ledger.dropped,
-    duplicates: ledger.duplicates,
-    redelivered: ledger.redelivered,
-    lost,
-    requestsPerConnection: round(ledger.requestsPerConnection),
-  }
+  const upstream = { ...ledger, lost, requestsPerConnection: round(ledger.requestsPerConnection) }
   const sent = record.samples.filter((s) => !s.skipped)
   const latencyMs = summarizeLatency(sent.map((s) => s.latencyMs))
 

@@ -1,5 +1,6 @@
 /** The report: what `--json` writes (`qcc-lab/run-report@1`) and every formatter reads. */
 import type { LatencySummary } from './stats.ts'
+import type { LedgerSummary } from '../../../fake-upstreams/index.ts'
 
 export interface ExpectationResult {
   readonly name: string
@@ -35,19 +36,8 @@ export interface VariantReport {
     readonly failed: number
     readonly byOutcome: Readonly<Record<string, number>>
   }
-  readonly upstream: {
-    readonly connections: number
-    readonly received: number
-    readonly answered: number
-    readonly dropped: number
-    /** Request ids answered more than once. */
-    readonly duplicates: number
-    /** Request ids whose head reached an upstream more than once. */
-    readonly redelivered: number
-    /** Client requests that failed and that no upstream answered. */
-    readonly lost: number
-    readonly requestsPerConnection: number
-  }
+  /** What reached the upstreams (from their ledgers), plus client requests that failed and no upstream answered. */
+  readonly upstream: LedgerSummary & { readonly lost: number }
   readonly latencyMs: LatencySummary
   readonly durationMs: number
   readonly expectations: readonly ExpectationResult[]

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { connectorOverridesSchema, connectorProfileNames } from '../../proxy/connector/profiles.ts'
 import type { Expectation } from '../gate/expectation.ts'
 import type { FaultSpec } from '../../../fake-upstreams/index.ts'
+import type { WorkloadSpec } from '../workload/run-workload.ts'
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"')
 
@@ -85,15 +86,7 @@ export interface Scenario {
     readonly faults: readonly FaultSpec[]
     readonly behaviour: z.infer<typeof behaviourSchema>
   }>
-  readonly workload: {
-    readonly requests: number
-    readonly concurrency: number
-    readonly stream: boolean
-    readonly burst: number
-    readonly gapMs: number
-    readonly requestTimeoutMs: number
-    readonly maxDurationMs: number
-  }
+  readonly workload: WorkloadSpec
   readonly variants: ReadonlyArray<{
     readonly name: string
     readonly description?: string
