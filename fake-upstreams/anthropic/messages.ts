@@ -13,12 +13,23 @@ export interface MessageBehaviour {
   readonly firstByteDelayMs: number
   /** Delay between two SSE events (ms). */
   readonly eventIntervalMs: number
+  /** Answer a verification prompt (qcc's "reply with only this code: XXXXXX") with the code, as a model would. */
+  readonly echoVerificationCode: boolean
 }
 
 export const defaultMessageBehaviour: MessageBehaviour = {
   textDeltas: 8,
   firstByteDelayMs: 0,
   eventIntervalMs: 0,
+  echoVerificationCode: true,
+}
+
+/** The 6-character code in a verification prompt (qcc's Chinese one, or an English "verification code: X"). */
+export function verificationCodeIn(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined
+  const last = messages.at(-1) as { content?: unknown } | undefined
+  const text = typeof last?.content === 'string' ? last.content : ''
+  return /(?:验证码|verification code)[：:]\s*([A-Z0-9]{6})/i.exec(text)?.[1]
 }
 
 interface MessagesRequestBody {
@@ -123,6 +134,8 @@ export function messagesHandlers(options: {
       }
       let text = ''
       for (let i = 0; i < b.textDeltas; i++) text += deltaText(i)
+      const code = b.echoVerificationCode ? verificationCodeIn(body.messages) : undefined
+      if (code !== undefined) text = code
       return HttpResponse.json(
         {
           id, type: 'message', role: 'assistant', model,

@@ -73,11 +73,17 @@ function sseErrorFrame(message: string): string {
  * Sends `request` through `dispatcher` and settles with the classified outcome; never rejects.
  * `clientGone` reports whether the client already disconnected.
  */
+export interface ForwardOptions {
+  /** Read the whole 2xx body before sending anything (compat `buffered-streaming`). */
+  readonly bufferBody?: boolean
+}
+
 export function forwardAttempt(
   dispatcher: Dispatcher,
   dispatchOptions: Partial<Dispatcher.DispatchOptions>,
   request: UpstreamRequest,
   res: ServerResponse,
+  options: ForwardOptions = {},
 ): Promise<AttemptResult> {
   const started = performance.now()
   return new Promise<AttemptResult>((resolve) => {
@@ -88,6 +94,8 @@ export function forwardAttempt(
     let status: number | undefined
     let isSse = false
     let answerHeaders: Record<string, string | string[]> = {}
+    /** 2xx held back under buffered-streaming. */
+    let held = false
     const answerChunks: Buffer[] = []
     let answerBytes = 0
     let clientGone = false
@@ -118,7 +126,10 @@ export function forwardAttempt(
         responseStarted = true
         status = statusCode
         const forwarded = clientResponseHeaders(c.rawHeaders as Buffer[] | undefined)
-        if (statusCode >= 200 && statusCode < 300) {
+        if (statusCode >= 200 && statusCode < 300 && options.bufferBody) {
+          held = true
+          answerHeaders = forwarded
+        } else if (statusCode >= 200 && statusCode < 300) {
           committed = true
           const type = headers['content-type']
           isSse = typeof type === 'string' && type.startsWith('text/event-stream')
@@ -135,6 +146,8 @@ export function forwardAttempt(
             c.pause()
             res.once('drain', () => c.resume())
           }
+        } else if (held) {
+          answerChunks.push(chunk)
         } else if (answerBytes < MAX_BUFFERED_ANSWER) {
           answerChunks.push(chunk)
           answerBytes += chunk.length
@@ -145,6 +158,13 @@ export function forwardAttempt(
         if (committed) {
           res.end()
           settle({ outcome, status, reusedConnection: false, committed })
+          return
+        }
+        if (held) {
+          const body = Buffer.concat(answerChunks)
+          res.writeHead(status ?? 200, { ...answerHeaders, 'content-length': body.length })
+          res.end(body)
+          settle({ outcome, status, reusedConnection: false, committed: true })
           return
         }
         const body = Buffer.concat(answerChunks)

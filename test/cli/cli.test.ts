@@ -30,6 +30,8 @@ upstreams:
   - name: relay
     faults:
       - kind: race-close
+proxy:
+  attempts: { max: 1 }
 workload:
   requests: 6
 variants:

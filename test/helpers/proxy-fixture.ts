@@ -3,6 +3,7 @@ import { Pool } from 'undici'
 import { startFakeUpstream, type FakeUpstream, type UpstreamSpec } from '../../fake-upstreams/index.ts'
 import { startProxy, type ProxyHandle } from '../../src/proxy/server.ts'
 import type { ConnectorSelection } from '../../src/proxy/connector/profiles.ts'
+import type { ClusterConfig } from '../../src/proxy/config.ts'
 import { collectProxyEvents, type Collector } from '../../src/harness/report/collect.ts'
 import { DisposeStack } from '../../src/shared/dispose-stack.ts'
 
@@ -22,6 +23,9 @@ export async function startFixture(options: {
   readonly upstreams?: readonly UpstreamSpec[]
   /** Extra endpoints given by URL (e.g. a hand-written server). */
   readonly extraEndpoints?: readonly string[]
+  /** Cluster settings beyond the connector (attempt limits, compat, strategy…). */
+  readonly cluster?: Partial<Omit<ClusterConfig, 'name' | 'endpoints' | 'connector'>>
+  readonly clock?: () => number
 }): Promise<Fixture> {
   const stack = new DisposeStack()
   const upstreams: FakeUpstream[] = []
@@ -33,8 +37,11 @@ export async function startFixture(options: {
   const connector = typeof options.connector === 'string' ? { profile: options.connector } : options.connector
   const proxy = await startProxy({
     port: 0,
+    seed: 1,
+    clock: options.clock,
     cluster: {
       name: 'test',
+      ...options.cluster,
       connector,
       endpoints: [
         ...upstreams.map((u, i) => ({ baseUrl: u.url, apiKey: `sk-test-key-000${i + 1}` })),

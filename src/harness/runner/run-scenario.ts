@@ -10,6 +10,7 @@ import { deriveSeed } from '../../shared/random.ts'
 import { startFakeUpstream } from '../../../fake-upstreams/index.ts'
 import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector } from '../../proxy/connector/profiles.ts'
+import type { StrategyName } from '../../proxy/balancer/index.ts'
 import { runWorkload } from '../workload/run-workload.ts'
 import { collectProxyEvents } from '../report/collect.ts'
 import type { Scenario } from '../scenario/schema.ts'
@@ -48,10 +49,22 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     const proxy = await startProxy({
       port: 0,
       id: `${scenario.name}/${variant.name}/${repeat}`,
+      seed,
       cluster: {
         name: scenario.name,
-        endpoints: upstreams.map((u, i) => ({ baseUrl: u.url, apiKey: `sk-qcc-lab-fake-${i + 1}` })),
+        endpoints: upstreams.map((u, i) => ({
+          baseUrl: u.url,
+          apiKey: `sk-qcc-lab-fake-${i + 1}`,
+          priority: scenario.upstreams[i]!.priority,
+          weight: scenario.upstreams[i]!.weight,
+        })),
         connector: variant.connector,
+        strategy: variant.proxy.strategy as StrategyName | undefined,
+        attempts: variant.proxy.attempts,
+        breaker: variant.proxy.breaker,
+        recoverAfterMs: variant.proxy.recoverAfterMs,
+        verifier: variant.proxy.verifier,
+        compat: variant.proxy.compat,
       },
     })
     stack.defer('proxy', () => proxy.close())

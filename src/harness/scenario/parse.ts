@@ -8,7 +8,8 @@ import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { resolveFault } from '../../../fake-upstreams/faults/index.ts'
 import type { FaultSpec } from '../../../fake-upstreams/index.ts'
 import { parseCheck, type Expectation } from '../gate/expectation.ts'
-import { scenarioSchema, type Scenario } from './schema.ts'
+import { scenarioSchema, type ProxySettings, type Scenario } from './schema.ts'
+import { compatNames, resolveCompat } from '../../proxy/compat.ts'
 import type { ConnectorSelection } from '../../proxy/connector/profiles.ts'
 
 export function parseScenario(text: string, file: string, fallbackName: string): Scenario {
@@ -35,7 +36,7 @@ export function parseScenario(text: string, file: string, fallbackName: string):
       if (r.ok) faults.push(f as FaultSpec)
       else issues.push(...r.issues)
     })
-    return { name: u.name, faults, behaviour: u.behaviour }
+    return { name: u.name, priority: u.priority, weight: u.weight, faults, behaviour: u.behaviour }
   })
   const names = new Set<string>()
   s.upstreams.forEach((u, i) => {
@@ -75,7 +76,17 @@ export function parseScenario(text: string, file: string, fallbackName: string):
           const { profile, ...overrides } = v.connector
           return { profile: profile as ConnectorSelection['profile'], overrides }
         })()
-    return { name: v.name, description: v.description, connector, expect }
+    const proxy: ProxySettings = {
+      ...s.proxy,
+      ...v.proxy,
+      attempts: { ...s.proxy.attempts, ...v.proxy?.attempts },
+      breaker: { ...s.proxy.breaker, ...v.proxy?.breaker },
+      verifier: { ...s.proxy.verifier, ...v.proxy?.verifier },
+      compat: [...(s.proxy.compat ?? []), ...(v.proxy?.compat ?? [])],
+    }
+    const { unknown } = resolveCompat(proxy.compat ?? [])
+    for (const u of unknown) issues.push(`variants[${i}].proxy.compat: unknown compat switch "${u}"; expected one of ${compatNames.join(', ')}`)
+    return { name: v.name, description: v.description, connector, proxy, expect }
   })
 
   if (issues.length > 0) throw new ScenarioError(file, issues)

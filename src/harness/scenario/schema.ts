@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { connectorOverridesSchema, connectorProfileNames } from '../../proxy/connector/profiles.ts'
+import { strategyNames } from '../../proxy/balancer/index.ts'
 import type { Expectation } from '../gate/expectation.ts'
 import type { FaultSpec } from '../../../fake-upstreams/index.ts'
 import type { WorkloadSpec } from '../workload/run-workload.ts'
@@ -21,10 +22,14 @@ const behaviourSchema = z.object({
   textDeltas: z.number().int().nonnegative(),
   firstByteDelayMs: z.number().int().nonnegative(),
   eventIntervalMs: z.number().int().nonnegative(),
+  echoVerificationCode: z.boolean(),
 }).partial().strict()
 
 export const upstreamSchema = z.object({
   name,
+  /** The endpoint's priority (lower first) and weight in the proxy's cluster. */
+  priority: z.number().int().optional(),
+  weight: z.number().nonnegative().optional(),
   /** Validated per kind by the fault registry (see parse.ts). */
   faults: z.array(z.unknown()).default([]),
   behaviour: behaviourSchema.default({}),
@@ -55,10 +60,24 @@ export const expectationSchema = z.union([
   z.object({ name: z.string().min(1).optional(), check: z.string() }).strict(),
 ], { error: 'expected a check such as "failures.total == 0", or a mapping with "name" and "check"' })
 
+/** Proxy settings beyond the connector: qcc's attempt loop, breaker, balancer, verifier, compat switches. */
+export const proxySettingsSchema = z.object({
+  strategy: z.enum(strategyNames as [string, ...string[]]),
+  attempts: z.object({ max: z.number().int().positive().max(20), perEndpoint: z.number().int().positive().max(20) }).partial().strict(),
+  breaker: z.object({ threshold: z.number().int().positive(), openMs: z.number().int().nonnegative() }).partial().strict(),
+  recoverAfterMs: z.number().int().nonnegative(),
+  verifier: z.object({ enabled: z.boolean(), intervalMs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().strict(),
+  compat: z.array(z.string()),
+}).partial().strict()
+
+export type ProxySettings = z.infer<typeof proxySettingsSchema>
+
 export const variantSchema = z.object({
   name,
   description: z.string().optional(),
   connector: connectorSelectionSchema,
+  /** Merged over the scenario's `proxy` settings (compat lists are added). */
+  proxy: proxySettingsSchema.optional(),
   expect: z.array(expectationSchema).min(1, 'a variant needs at least one expectation, or it cannot fail'),
 }).strict()
 
@@ -68,6 +87,7 @@ export const scenarioSchema = z.object({
   rootCause: z.string().optional(),
   seed: z.number().int().nonnegative().default(1),
   upstreams: z.array(upstreamSchema).min(1),
+  proxy: proxySettingsSchema.default({}),
   workload: workloadSchema,
   variants: z.array(variantSchema).min(1),
 }).strict()
@@ -83,6 +103,8 @@ export interface Scenario {
   readonly seed: number
   readonly upstreams: ReadonlyArray<{
     readonly name: string
+    readonly priority?: number
+    readonly weight?: number
     readonly faults: readonly FaultSpec[]
     readonly behaviour: z.infer<typeof behaviourSchema>
   }>
@@ -91,6 +113,8 @@ export interface Scenario {
     readonly name: string
     readonly description?: string
     readonly connector: import('../../proxy/connector/profiles.ts').ConnectorSelection
+    /** The scenario's proxy settings with the variant's merged over them. */
+    readonly proxy: ProxySettings
     readonly expect: readonly Expectation[]
   }>
 }

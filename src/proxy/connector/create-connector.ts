@@ -7,7 +7,7 @@ import type { ConnectorSettings } from './profiles.ts'
 
 export interface Connector {
   readonly settings: ConnectorSettings
-  /** The pooled dispatcher for first attempts. */
+  /** The pooled dispatcher for first attempts (replaced by `reset()`). */
   readonly pool: Pool
   /** Per-request dispatch options the profile adds (force-close sends `Connection: close`). */
   readonly dispatchOptions: Partial<Dispatcher.DispatchOptions>
@@ -15,6 +15,8 @@ export interface Connector {
   fresh(): Client
   /** Closes a client from `fresh()` once its request settled. */
   release(client: Client): void
+  /** Destroys the pool, failing what is in flight, and starts a new one (compat `shared-client-reset`). */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -51,15 +53,13 @@ export function createConnector(origin: string, settings: ConnectorSettings, opt
     bodyTimeout: settings.bodyTimeoutMs,
     connect: options.rejectUnauthorized === false ? { rejectUnauthorized: false } : undefined,
   }
-  const pool = new Pool(origin, {
-    ...base,
-    ...keepAliveOptions(settings),
-    connections: settings.connections,
-  })
+  const newPool = (): Pool => new Pool(origin, { ...base, ...keepAliveOptions(settings), connections: settings.connections })
+  let pool = newPool()
+  const retired = new Set<Pool>()
   const fresh = new Set<Client>()
   return {
     settings,
-    pool,
+    get pool() { return pool },
     dispatchOptions: settings.reuse ? {} : { reset: true },
     fresh() {
       const client = new Client(origin, { ...base })
@@ -70,8 +70,18 @@ export function createConnector(origin: string, settings: ConnectorSettings, opt
       fresh.delete(client)
       client.close().catch(() => undefined)
     },
+    reset() {
+      const old = pool
+      pool = newPool()
+      retired.add(old)
+      old.destroy().catch(() => undefined).finally(() => retired.delete(old))
+    },
     async close() {
-      await Promise.all([pool.close(), ...[...fresh].map((c) => c.close().catch(() => undefined))])
+      await Promise.all([
+        pool.close(),
+        ...[...retired].map((p) => p.destroy().catch(() => undefined)),
+        ...[...fresh].map((c) => c.close().catch(() => undefined)),
+      ])
     },
   }
 }

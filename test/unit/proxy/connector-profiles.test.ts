@@ -10,14 +10,18 @@ afterEach(async () => {
   fx = server = undefined
 })
 
-/** Every reused connection is closed under its next request: the race, made certain. */
+/**
+ * Connector behaviour in isolation: one attempt per request, so qcc's attempt loop does not retry on top.
+ * Every reused connection is closed under its next request: the race, made certain.
+ */
+const single = { attempts: { max: 1 } }
 const racingUpstream = [{ faults: [{ kind: 'race-close', afterIdleMs: 0 }] }]
 
 const attemptsOf = (f: Fixture) => f.events.attempts.map((a) => [a.requestId, a.outcome, a.reusedConnection, a.staleRetry])
 
 describe('naive-keepalive', () => {
   it('fails the client request when the reused connection is closed under it, and does not retry', async () => {
-    fx = await startFixture({ connector: 'naive-keepalive', upstreams: racingUpstream })
+    fx = await startFixture({ connector: 'naive-keepalive', upstreams: racingUpstream, cluster: single })
     expect((await fx.send('r1')).status).toBe(200)
     const second = await fx.send('r2')
     expect(second.status).toBe(502)
@@ -40,7 +44,7 @@ describe('naive-keepalive', () => {
 
 describe('tuned-keepalive', () => {
   it('retries a stale reused connection once on a fresh one, counts it, and the client never sees it', async () => {
-    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: racingUpstream })
+    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: racingUpstream, cluster: single })
     expect((await fx.send('r1')).status).toBe(200)
     expect((await fx.send('r2')).status).toBe(200)
     expect(attemptsOf(fx)).toEqual([
@@ -69,7 +73,7 @@ describe('tuned-keepalive', () => {
 
   it('does not retry a failure on a fresh connection: nothing proves the request was not processed', async () => {
     server = await scriptedServer((_n, socket) => socket.end())
-    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: [], extraEndpoints: [server.url] })
+    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: [], extraEndpoints: [server.url], cluster: single })
     const res = await fx.send('r1')
     expect(res.status).toBe(502)
     expect(attemptsOf(fx)).toEqual([['r1', 'connection-closed', false, false]])
@@ -78,7 +82,7 @@ describe('tuned-keepalive', () => {
 
 describe('force-close', () => {
   it('opens one upstream connection per request and never reuses one', async () => {
-    fx = await startFixture({ connector: 'force-close', upstreams: racingUpstream })
+    fx = await startFixture({ connector: 'force-close', upstreams: racingUpstream, cluster: single })
     for (const id of ['a', 'b', 'c', 'd']) expect((await fx.send(id)).status).toBe(200)
     const ledger = fx.upstreams[0]!.ledger
     expect(ledger.summary()).toMatchObject({ connections: 4, received: 4, answered: 4, dropped: 0 })

@@ -73,7 +73,7 @@ describe('streaming', () => {
     res.body.destroy()
     await vi.waitFor(() => expect(fx!.events.attempts.map((a) => a.outcome)).toEqual(['client-aborted']))
     await vi.waitFor(() => expect(fx!.upstreams[0]!.ledger.entries()[0]!.outcome).toBe('cut'))
-    expect(fx.proxy.stats().endpoints[0]!.failures).toBe(0)
+    expect(fx.proxy.stats().endpoints[0]!.health_status).toMatchObject({ failed_requests: 0, status: 'unknown' })
   })
 })
 
@@ -92,8 +92,21 @@ describe('the attempt loop', () => {
     fx.upstreams[0]!.use(errorAnswer(500, 'api_error'))
     fx.upstreams[1]!.use(errorAnswer(404, 'not_found_error'))
     const res = await fx.send('r1')
-    expect(res.status).toBe(404)
-    expect(JSON.parse(res.text).error.type).toBe('not_found_error')
+    const attempts = fx.events.attempts
+    // a: 500 (degraded) → b: 404 (the request's fault: b excluded) → a again: 500 (2nd failure: excluded).
+    expect(attempts.map((a) => [a.outcome, a.status])).toEqual([['http-5xx', 500], ['http-4xx', 404], ['http-5xx', 500]])
+    expect(res.status).toBe(attempts.at(-1)!.status)
+    expect(JSON.parse(res.text).error.type).toBe('api_error')
+  })
+
+  it('tries at most 2 times per endpoint and 5 times in all', async () => {
+    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] })
+    for (const u of fx.upstreams) u.use(errorAnswer(503, 'overloaded_error'))
+    await fx.send('r1')
+    const perEndpoint = new Map<string, number>()
+    for (const a of fx.events.attempts) perEndpoint.set(a.endpointId, (perEndpoint.get(a.endpointId) ?? 0) + 1)
+    expect(fx.events.attempts).toHaveLength(5)
+    expect([...perEndpoint.values()].every((n) => n <= 2)).toBe(true)
   })
 
   it('answers 502 "All N endpoints failed" when no endpoint answered at all', async () => {
@@ -105,7 +118,8 @@ describe('the attempt loop', () => {
     const res = await fx.send('r1')
     expect(res.status).toBe(502)
     expect(res.text).toBe('{"error":"All 2 endpoints failed"}')
-    expect(fx.events.attempts.map((a) => a.outcome)).toEqual(['connect-refused', 'connect-refused'])
+    // Two endpoints, two tries each.
+    expect(fx.events.attempts.map((a) => a.outcome)).toEqual(['connect-refused', 'connect-refused', 'connect-refused', 'connect-refused'])
   })
 })
 

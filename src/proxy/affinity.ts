@@ -1,0 +1,54 @@
+/** Session affinity as qcc: `x-conversation-id` (or body `conversation_id`) → endpoint, TTL 5 h by default. */
+
+export class SessionAffinity {
+  readonly #sessions = new Map<string, { endpointId: string; expiresAt: number }>()
+  readonly #ttlMs: number
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs
+  }
+
+  get(conversationId: string, now: number): string | undefined {
+    const s = this.#sessions.get(conversationId)
+    if (!s) return undefined
+    if (s.expiresAt <= now) {
+      this.#sessions.delete(conversationId)
+      return undefined
+    }
+    return s.endpointId
+  }
+
+  /** Binds or refreshes; returns true when it re-bound to a different endpoint. */
+  bind(conversationId: string, endpointId: string, now: number): boolean {
+    const prev = this.#sessions.get(conversationId)
+    this.#sessions.set(conversationId, { endpointId, expiresAt: now + this.#ttlMs })
+    if (this.#sessions.size > 10_000) this.sweep(now)
+    return prev !== undefined && prev.endpointId !== endpointId
+  }
+
+  unbind(conversationId: string): void {
+    this.#sessions.delete(conversationId)
+  }
+
+  sweep(now: number): number {
+    let removed = 0
+    for (const [k, s] of this.#sessions) if (s.expiresAt <= now) { this.#sessions.delete(k); removed++ }
+    return removed
+  }
+
+  get size(): number {
+    return this.#sessions.size
+  }
+}
+
+/** The conversation id of a request: header first, then the top-level body field. */
+export function conversationIdOf(header: string | string[] | undefined, body: Buffer | null): string | undefined {
+  if (typeof header === 'string' && header !== '') return header
+  if (!body || body.length === 0 || body[0] !== 0x7b) return undefined
+  try {
+    const id = (JSON.parse(body.toString('utf8')) as { conversation_id?: unknown }).conversation_id
+    return typeof id === 'string' && id !== '' ? id : undefined
+  } catch {
+    return undefined
+  }
+}
