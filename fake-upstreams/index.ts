@@ -35,6 +35,8 @@ export interface FakeUpstream {
   setBehaviour(behaviour: Partial<MessageBehaviour>): void
   /** Prepends msw handlers that take precedence over the built-in Messages API ones. */
   use(...handlers: RequestHandler[]): void
+  /** Drops every handler added with `use`, back to the built-in Messages API. */
+  resetHandlers(): void
   openConnections(): number
   close(): Promise<void>
 }
@@ -77,6 +79,7 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     setFaults(next) { faults = resolveFaults(next) },
     setBehaviour(next) { behaviour = { ...behaviour, ...next } },
     use(...handlers) { extra = [...handlers, ...extra] },
+    resetHandlers() { extra = [] },
     openConnections: () => link.openConnections(),
     close: () => link.close(),
   }

@@ -160,6 +160,7 @@ export class Cluster {
     const error = result.answer
       ? `HTTP ${result.answer.status}: ${result.answer.body.toString('utf8').slice(0, 500)}`
       : `${o}${result.errorMessage ? `: ${result.errorMessage}` : ''}`
+    this.#log.debug('upstream.error', `[${requestId}] ${e.id}: ${error.slice(0, 300)}`)
     const status = result.status ?? 0
     const auth = status === 401 || status === 403
     const clientFault = o === 'http-4xx' && !auth && status !== 429 && status !== 408
@@ -225,7 +226,7 @@ export class Cluster {
         failed_requests: e.health.failedRequests,
         success_rate: successRate(e.health),
         avg_response_time: Math.round(e.health.avgResponseTimeMs * 1000) / 1000,
-        last_error: e.health.lastError,
+        last_error: e.health.lastError === null ? null : this.#log.redact(e.health.lastError),
       },
       is_healthy: isHealthy(e.health, e.enabled, e.maxFailures),
       tier: this.tier(e),
