@@ -7,6 +7,8 @@ import { QccLabError } from '../shared/errors.ts'
 import { qccLabVersion } from './environment.ts'
 import { registerRun } from './commands/run.ts'
 import { registerList } from './commands/list.ts'
+import { registerProxy } from './commands/proxy.ts'
+import { registerUpstream } from './commands/upstream.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) })
   registerRun(program)
   registerList(program)
+  registerProxy(program)
+  registerUpstream(program)
   return program
 }
 

@@ -3,7 +3,7 @@
  * typed, defaulted `Scenario` and never re-checks.
  */
 import { z } from 'zod'
-import { connectorOverridesSchema, connectorProfileNames } from '../../proxy/connector/profiles.ts'
+import { connectorSelectionSchema } from '../../proxy/connector/profiles.ts'
 import { strategyNames } from '../../proxy/balancer/index.ts'
 import type { Expectation } from '../gate/expectation.ts'
 import type { FaultSpec } from '../../../fake-upstreams/index.ts'
@@ -11,12 +11,6 @@ import type { WorkloadSpec } from '../workload/run-workload.ts'
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"')
 
-export const connectorSelectionSchema = z.union([
-  z.enum(connectorProfileNames as [string, ...string[]]),
-  connectorOverridesSchema.extend({ profile: z.enum(connectorProfileNames as [string, ...string[]]) }).strict(),
-], {
-  error: `expected a connector profile (${connectorProfileNames.join(', ')}), or a mapping with "profile" and overrides (${Object.keys(connectorOverridesSchema.shape).join(', ')})`,
-})
 
 const behaviourSchema = z.object({
   textDeltas: z.number().int().nonnegative(),
@@ -92,7 +86,6 @@ export const scenarioSchema = z.object({
   variants: z.array(variantSchema).min(1),
 }).strict()
 
-export type ConnectorSelectionInput = z.infer<typeof connectorSelectionSchema>
 
 /** A validated scenario with defaults applied and checks parsed. */
 export interface Scenario {

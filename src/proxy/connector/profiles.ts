@@ -102,7 +102,15 @@ export const connectorOverridesSchema = z.object({
 
 export type ConnectorOverrides = z.infer<typeof connectorOverridesSchema>
 
-/** A profile name plus optional overrides, as a config or scenario writes it. */
+/** As a config or scenario writes it: a profile name, or `{ profile, ...overrides }`. */
+export const connectorSelectionSchema = z.union([
+  z.enum(connectorProfileNames as [string, ...string[]]),
+  connectorOverridesSchema.extend({ profile: z.enum(connectorProfileNames as [string, ...string[]]) }).strict(),
+], {
+  error: `expected a connector profile (${connectorProfileNames.join(', ')}), or a mapping with "profile" and overrides (${Object.keys(connectorOverridesSchema.shape).join(', ')})`,
+})
+
+/** A profile name plus optional overrides, resolved. */
 export interface ConnectorSelection {
   readonly profile: ConnectorProfileName
   readonly overrides?: ConnectorOverrides

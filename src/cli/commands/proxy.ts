@@ -1,0 +1,207 @@
+/** `qcc-lab proxy start|stop|status`: run the bundled qcc proxy as a process, as qcc's users run theirs. */
+import { spawn } from 'node:child_process'
+import { openSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Command } from 'commander'
+import { request } from 'undici'
+import { startProxy } from '../../proxy/server.ts'
+import { loadProxyConfig } from '../../proxy/config/load.ts'
+import { isConnectorProfileName, connectorProfileNames } from '../../proxy/connector/profiles.ts'
+import { QccLabError, UsageError } from '../../shared/errors.ts'
+import { homeDir, isAlive, pidFile, pidFiles, readPid, removePid, writePid, type PidRecord } from '../home.ts'
+import { parseIntOption } from '../options.ts'
+
+interface StartFlags {
+  readonly config: string
+  readonly cluster: string
+  readonly host?: string
+  readonly port?: number
+  readonly profile?: string
+  readonly compat?: string[]
+  readonly detach?: boolean
+  readonly home?: string
+  readonly logFile?: string
+  readonly drainMs: number
+}
+
+const bin = fileURLToPath(new URL('../../../bin/qcc-lab.js', import.meta.url))
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+async function startDetached(flags: StartFlags, home: string, port: number): Promise<number> {
+  const args = process.argv.slice(2).filter((a) => a !== '--detach' && a !== '-d')
+  const out = path.join(home, `proxy-${port}.out`)
+  const fd = openSync(out, 'a', 0o600)
+  const child = spawn(process.execPath, [bin, ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, QCC_LAB_HOME: home } })
+  child.unref()
+  let exited: number | null = null
+  child.once('exit', (code) => { exited = code ?? 1 })
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    // With --port 0 the real port is known only to the child: find its pid file by pid.
+    const rec = pidFiles(home).map(readPid).find((r) => r?.pid === child.pid)
+    if (rec) {
+      process.stdout.write(`qcc-lab proxy started in the background: pid ${rec.pid}, ${rec.url} (cluster ${rec.cluster})\n  logs: ${out}\n  stop: qcc-lab proxy stop --port ${rec.port}${flags.home ? ` --home ${flags.home}` : ''}\n`)
+      return 0
+    }
+    if (exited !== null) break
+    await sleep(50)
+  }
+  const tail = readFileSync(out, 'utf8').trim().split('\n').slice(-5).join('\n')
+  process.stderr.write(`qcc-lab: Failed to start the proxy in the background${exited !== null ? ` (it exited with code ${exited})` : ' (no sign of life after 15 s)'}:\n${tail}\n`)
+  if (exited === null && child.pid) process.kill(child.pid, 'SIGTERM')
+  return 2
+}
+
+export async function proxyStart(flags: StartFlags): Promise<number> {
+  const loaded = loadProxyConfig(flags.config, flags.cluster)
+  const host = flags.host ?? loaded.host ?? '127.0.0.1'
+  const port = flags.port ?? loaded.port ?? 7860
+  if (flags.profile !== undefined && !isConnectorProfileName(flags.profile)) {
+    throw new UsageError(`--profile: unknown connector profile "${flags.profile}"; expected one of ${connectorProfileNames.join(', ')}.`)
+  }
+  const home = homeDir(flags.home)
+  const existing = port === 0 ? undefined : readPid(pidFile(home, port))
+  if (existing && isAlive(existing.pid) && existing.pid !== process.pid) {
+    throw new QccLabError('ALREADY_RUNNING', `Failed to start the proxy: a qcc-lab proxy already runs on port ${port} (pid ${existing.pid}, ${existing.url}); it was left alone. Stop it with \`qcc-lab proxy stop --port ${port}\` or pick another --port.`)
+  }
+  if (!isLoopback(host)) {
+    process.stderr.write(`qcc-lab: warning: listening on ${host}, not loopback: anyone who can reach this port can spend the cluster's API keys (the proxy has no authentication).\n`)
+  }
+  if (flags.detach) return startDetached(flags, home, port)
+
+  const cluster = {
+    ...loaded.cluster,
+    connector: flags.profile ? { profile: flags.profile as (typeof connectorProfileNames)[number] } : loaded.cluster.connector,
+    compat: [...(loaded.cluster.compat ?? []), ...(flags.compat ?? [])],
+  }
+  let proxy
+  try {
+    proxy = await startProxy({ host, port, cluster, logFile: flags.logFile ?? loaded.logFile ?? path.join(home, 'proxy.log') })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new QccLabError('PORT_IN_USE', `Failed to start the proxy: ${host}:${port} is already in use by another process; it was left alone. Pick another --port.`)
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new QccLabError('BAD_HOST', `Failed to start the proxy: cannot listen on ${host} (${code}). Use an address of this machine, e.g. 127.0.0.1.`)
+    throw err
+  }
+  const record: PidRecord = { pid: process.pid, host, port: proxy.port, url: proxy.url, start_time: new Date().toISOString(), cluster: cluster.name, config: path.resolve(flags.config) }
+  const file = writePid(home, record)
+  const profiles = [...new Set(proxy.stats().endpoints.map((e) => e.connector_profile))].join('/')
+  process.stdout.write(
+    `qcc-lab proxy listening on ${proxy.url} (pid ${process.pid}; cluster ${cluster.name}: ${cluster.endpoints.length} endpoint(s), connector ${profiles}${cluster.compat.length > 0 ? `, compat ${cluster.compat.join(',')}` : ''})\n` +
+      `  export ANTHROPIC_BASE_URL=${proxy.url}\n  export ANTHROPIC_API_KEY=proxy-managed\n` +
+      `  stats: ${proxy.url}/__qcc__/stats · stop: Ctrl-C or qcc-lab proxy stop --port ${proxy.port}\n`,
+  )
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        process.stderr.write(`qcc-lab: second ${signal}; exiting without draining\n`)
+        removePid(file)
+        process.exit(1)
+      }
+      stopping = true
+      process.stdout.write(`qcc-lab proxy: ${signal}; draining in-flight requests (up to ${flags.drainMs} ms)…\n`)
+      proxy.close(flags.drainMs).finally(() => {
+        removePid(file)
+        process.stdout.write('qcc-lab proxy: stopped\n')
+        resolve()
+      })
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+  return 0
+}
+
+export async function proxyStop(flags: { home?: string; port?: number }): Promise<number> {
+  const home = homeDir(flags.home)
+  const files = pidFiles(home, flags.port)
+  let stopped = 0
+  for (const file of files) {
+    const rec = readPid(file)
+    if (!rec) continue
+    if (!isAlive(rec.pid)) {
+      removePid(file)
+      process.stdout.write(`port ${rec.port}: not running (removed a stale pid file for pid ${rec.pid})\n`)
+      continue
+    }
+    process.kill(rec.pid, 'SIGTERM')
+    const deadline = Date.now() + 20_000
+    while (isAlive(rec.pid) && Date.now() < deadline) await sleep(50)
+    if (isAlive(rec.pid)) {
+      process.stderr.write(`qcc-lab: port ${rec.port}: pid ${rec.pid} did not stop within 20 s of SIGTERM\n`)
+      return 2
+    }
+    removePid(file)
+    stopped++
+    process.stdout.write(`port ${rec.port}: stopped pid ${rec.pid} (${rec.url})\n`)
+  }
+  if (stopped === 0 && files.every((f) => !readPid(f))) process.stdout.write(`no qcc-lab proxy is running${flags.port ? ` on port ${flags.port}` : ''} (home ${home})\n`)
+  return 0
+}
+
+export async function proxyStatus(flags: { home?: string; port?: number; json?: boolean }): Promise<number> {
+  const home = homeDir(flags.home)
+  const running: Array<PidRecord & { uptime_s: number; stats?: unknown }> = []
+  for (const file of pidFiles(home, flags.port)) {
+    const rec = readPid(file)
+    if (!rec) continue
+    if (!isAlive(rec.pid)) { removePid(file); continue }
+    let stats: unknown
+    try {
+      const res = await request(`${rec.url}/__qcc__/stats`, { signal: AbortSignal.timeout(2_000) })
+      stats = await res.body.json()
+    } catch { /* running but not answering */ }
+    running.push({ ...rec, uptime_s: Math.round((Date.now() - Date.parse(rec.start_time)) / 1000), stats })
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ running }, null, 2)}\n`)
+  } else if (running.length === 0) {
+    process.stdout.write(`no qcc-lab proxy is running${flags.port ? ` on port ${flags.port}` : ''} (home ${home})\n`)
+  } else {
+    for (const r of running) {
+      const s = r.stats as { total_requests?: number; success_rate?: number; endpoints?: Array<{ id: string; tier: string }> } | undefined
+      process.stdout.write(`${r.url}  pid ${r.pid}  cluster ${r.cluster}  up ${r.uptime_s} s\n`)
+      if (s) process.stdout.write(`  requests ${s.total_requests}, success ${s.success_rate}%, endpoints ${s.endpoints?.map((e) => `${e.id}:${e.tier}`).join(' ')}\n`)
+      else process.stdout.write('  (not answering /__qcc__/stats)\n')
+    }
+  }
+  return running.length > 0 ? 0 : 1
+}
+
+export function registerProxy(program: Command): void {
+  const proxy = program.command('proxy').description('Run the bundled qcc proxy (qcc\'s behaviour, fixed by default; historical bugs via --compat).')
+  proxy
+    .command('start')
+    .description('Start the proxy in the foreground (Ctrl-C drains and stops it), or in the background with --detach.')
+    .requiredOption('-c, --config <file>', 'qcc\'s ~/.fastcc/cache.json, or a qcc-lab proxy config (YAML or JSON)')
+    .requiredOption('--cluster <name>', 'the cluster (qcc profile with endpoints) to serve')
+    .option('--host <address>', 'listen address (default 127.0.0.1; anything else prints a warning)')
+    .option('--port <n>', 'listen port (default 7860, qcc\'s)', parseIntOption('--port', 0, 65_535))
+    .option('--profile <connector>', `connector profile for every endpoint: ${connectorProfileNames.join(', ')}`)
+    .option('--compat <name...>', 'historical qcc behaviours to replay (switches or presets; see `qcc-lab list`)')
+    .option('-d, --detach', 'run in the background; the pid file goes under the home folder')
+    .option('--home <dir>', 'where pid files and logs go (default $QCC_LAB_HOME or ~/.qcc-lab)')
+    .option('--log-file <file>', 'append proxy log lines here (default <home>/proxy.log)')
+    .option('--drain-ms <n>', 'on SIGINT/SIGTERM, wait this long for in-flight requests', parseIntOption('--drain-ms', 0, 600_000), 10_000)
+    .action(async (flags: StartFlags) => { process.exitCode = await proxyStart(flags) })
+  proxy
+    .command('stop')
+    .description('Stop background proxies started from this home folder (SIGTERM, then wait for the drain).')
+    .option('--port <n>', 'only the proxy on this port', parseIntOption('--port', 1, 65_535))
+    .option('--home <dir>', 'home folder (default $QCC_LAB_HOME or ~/.qcc-lab)')
+    .action(async (flags: { home?: string; port?: number }) => { process.exitCode = await proxyStop(flags) })
+  proxy
+    .command('status')
+    .description('Show running proxies with a summary of their stats; exit 0 if one runs, 1 if none.')
+    .option('--port <n>', 'only the proxy on this port', parseIntOption('--port', 1, 65_535))
+    .option('--home <dir>', 'home folder (default $QCC_LAB_HOME or ~/.qcc-lab)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { home?: string; port?: number; json?: boolean }) => { process.exitCode = await proxyStatus(flags) })
+}

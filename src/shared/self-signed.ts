@@ -1,0 +1,25 @@
+/**
+ * A throw-away self-signed certificate for 127.0.0.1 / localhost, made at run time (nothing on disk),
+ * for HTTPS fake upstreams. `selfsigned` (WebCrypto + pkijs) beats shelling out to openssl: no process,
+ * no temp files, same result on every machine.
+ */
+import { generate } from 'selfsigned'
+
+export interface KeyAndCert {
+  readonly key: string
+  readonly cert: string
+}
+
+export async function selfSignedCertificate(): Promise<KeyAndCert> {
+  const pems = await generate([{ name: 'commonName', value: 'qcc-lab fake upstream' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    days: 2,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  } as Parameters<typeof generate>[1])
+  return { key: pems.private, cert: pems.cert }
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { loadProxyConfig, ConfigError } from '../../../../src/proxy/config/load.ts'
+import { endpointId } from '../../../../src/proxy/config.ts'
+
+let dir: string
+beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'qcc-lab-config-')) })
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+const file = async (name: string, text: string): Promise<string> => {
+  const f = path.join(dir, name)
+  await writeFile(f, text)
+  return f
+}
+
+/** The shape of spec §1.2 (qcc's own writer). */
+const qccCache = {
+  user_id: 'local:alice',
+  settings: { default_profile: 'work', test_model: 'claude-3-5-haiku-20241022', proxy_model_mode: 'passthrough' },
+  profiles: {
+    work: { name: 'work', priority: 'primary', enabled: true, base_url: 'https://api.example.com', api_key: 'sk-primary-0001' },
+    prod: {
+      name: 'prod', enabled: true,
+      endpoints: [
+        { base_url: 'https://api.example.com', api_key: 'sk-primary-0001', weight: 100, priority: 1, enabled: true, max_failures: 3, timeout: 30, source_profile: 'work', metadata: {} },
+        { id: 'legacy01', base_url: 'https://relay.example.net/api', api_key: 'sk-secondary-0002', weight: 50, priority: 2, enabled: true, max_failures: 3, timeout: 30 },
+      ],
+      base_url: 'https://api.example.com', api_key: 'sk-primary-0001',
+    },
+  },
+}
+
+function problems(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return (err as Error).message
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('endpoint ids', () => {
+  it('are sha256(base_url|api_key)[:8], matching the ids qcc wrote (spec §1.2)', () => {
+    expect(endpointId('https://api.example.com', 'sk-primary-0001')).toBe('29a0dbab')
+    expect(endpointId('https://relay.example.net/api', 'sk-secondary-0002')).toBe('9eae99f5')
+  })
+})
+
+describe('qcc cache.json', () => {
+  it('reads a cluster profile, keeping stored ids and computing the others', async () => {
+    const f = await file('cache.json', JSON.stringify(qccCache))
+    const { cluster, format } = loadProxyConfig(f, 'prod')
+    expect(format).toBe('qcc-cache')
+    expect(cluster.endpoints.map((e) => [e.id, e.baseUrl, e.priority, e.weight])).toEqual([
+      [undefined, 'https://api.example.com', 1, 100],
+      ['legacy01', 'https://relay.example.net/api', 2, 50],
+    ])
+    expect(cluster.verifier?.model).toBe('claude-3-5-haiku-20241022')
+    expect(cluster.modelOverride).toBeUndefined()
+  })
+
+  it('treats a single-endpoint profile as a one-endpoint cluster, and reads override mode', async () => {
+    const f = await file('cache2.json', JSON.stringify({ ...qccCache, settings: { proxy_model_mode: 'override', proxy_model_override: 'claude-x' } }))
+    const { cluster } = loadProxyConfig(f, 'work')
+    expect(cluster.endpoints).toEqual([{ baseUrl: 'https://api.example.com', apiKey: 'sk-primary-0001' }])
+    expect(cluster.modelOverride).toBe('claude-x')
+  })
+
+  it('names the clusters it has when the one asked for is missing', async () => {
+    const f = await file('cache3.json', JSON.stringify(qccCache))
+    expect(problems(() => loadProxyConfig(f, 'nope'))).toBe(`${f}: profiles: no profile named "nope"; clusters here: prod`)
+  })
+
+  it('names a bad endpoint field', async () => {
+    const bad = structuredClone(qccCache) as any
+    bad.profiles.prod.endpoints[1].base_url = 'not a url'
+    const f = await file('cache4.json', JSON.stringify(bad))
+    expect(problems(() => loadProxyConfig(f, 'prod'))).toMatch(/profiles\.prod\.endpoints\[1\]\.base_url: /)
+  })
+})
+
+describe('qcc-lab config files', () => {
+  it('reads a YAML cluster with per-cluster and per-endpoint settings, and keys from the environment', async () => {
+    const f = await file('lab.yaml', `
+port: 7999
+clusters:
+  main:
+    strategy: weighted
+    connector: { profile: tuned-keepalive, idleTimeoutMs: 2000, headersTimeoutMs: 60000 }
+    attempts: { max: 3 }
+    breaker: { threshold: 5, openMs: 30000 }
+    compat: [qcc-0.6.1]
+    endpoints:
+      - baseUrl: https://a.example.com
+        apiKeyEnv: RELAY_A_KEY
+        weight: 3
+      - baseUrl: https://b.example.com
+        apiKey: sk-b
+        connector: force-close
+`)
+    const loaded = loadProxyConfig(f, 'main', { RELAY_A_KEY: 'sk-from-env' })
+    expect(loaded.port).toBe(7999)
+    expect(loaded.cluster).toMatchObject({
+      strategy: 'weighted', attempts: { max: 3 }, breaker: { threshold: 5, openMs: 30_000 }, compat: ['qcc-0.6.1'],
+      connector: { profile: 'tuned-keepalive', overrides: { idleTimeoutMs: 2000, headersTimeoutMs: 60_000 } },
+    })
+    expect(loaded.cluster.endpoints.map((e) => [e.apiKey, e.weight, e.connector])).toEqual([
+      ['sk-from-env', 3, undefined],
+      ['sk-b', undefined, { profile: 'force-close' }],
+    ])
+  })
+
+  it('imports endpoints from a qcc profile and overrides one by id', async () => {
+    const cache = await file('cache5.json', JSON.stringify(qccCache))
+    const f = await file('import.yaml', `
+clusters:
+  prod:
+    qcc: { cache: ${cache}, profile: prod }
+    endpointOverrides:
+      legacy01: { connector: naive-keepalive, priority: 9 }
+`)
+    const { cluster } = loadProxyConfig(f, 'prod')
+    expect(cluster.endpoints[1]).toMatchObject({ id: 'legacy01', priority: 9, connector: { profile: 'naive-keepalive' } })
+    expect(cluster.endpoints[0]!.connector).toBeUndefined()
+  })
+
+  it.each([
+    ['an unknown field', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n    stratgy: random\n', /clusters\.c\.stratgy: unknown field/],
+    ['a bad URL', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "relay", apiKey: k }]\n', /clusters\.c\.endpoints\[0\]\.baseUrl: expected a URL/],
+    ['an unknown strategy', 'clusters:\n  c:\n    strategy: fastest\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters\.c\.strategy: expected one of "priority_failover"/],
+    ['an unknown compat switch', 'clusters:\n  c:\n    compat: [lb-healthy]\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters\.c\.compat: unknown compat switch "lb-healthy"/],
+    ['a missing environment variable', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "https://a.example.com", apiKeyEnv: NOT_SET_ANYWHERE }]\n', /clusters\.c\.endpoints\[0\]\.apiKeyEnv: the environment variable NOT_SET_ANYWHERE is not set/],
+    ['no key at all', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "https://a.example.com" }]\n', /clusters\.c\.endpoints\[0\]: set exactly one of apiKey or apiKeyEnv/],
+    ['neither endpoints nor qcc', 'clusters:\n  c:\n    strategy: random\n', /clusters\.c: set exactly one of endpoints/],
+    ['a negative open time', 'clusters:\n  c:\n    breaker: { openMs: -1 }\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters\.c\.breaker\.openMs: expected zero or a positive number/],
+    ['an unknown cluster', 'clusters:\n  other:\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters: no cluster named "c"; this file has other/],
+    ['bad YAML', 'clusters: [\n', /line \d+, column \d+: invalid YAML/],
+  ])('rejects %s, naming the file and the field', async (_label, text, pattern) => {
+    const f = await file(`bad-${Math.random().toString(36).slice(2)}.yaml`, text)
+    const message = problems(() => loadProxyConfig(f, 'c', {}))
+    expect(message.startsWith(`${f}: `)).toBe(true)
+    expect(message).toMatch(pattern)
+  })
+
+  it('says when the file does not exist', () => {
+    expect(problems(() => loadProxyConfig(path.join(dir, 'missing.yaml'), 'c'))).toMatch(/missing\.yaml: cannot read the file: it does not exist/)
+  })
+})
