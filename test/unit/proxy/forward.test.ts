@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { Pool, request } from 'undici'
 import { http, HttpResponse } from 'msw'
 import { startFakeUpstream } from '../../../fake-upstreams/index.ts'
+import { messageEventFrames } from '../../../fake-upstreams/anthropic/messages.ts'
 import { startProxy, type ProxyHandle, upstreamHeaders } from '../../../src/proxy/server.ts'
 import { startFixture, messageBody, type Fixture } from '../../helpers/proxy-fixture.ts'
 import { scriptedServer, type TestServer } from '../../helpers/servers.ts'
@@ -34,6 +35,44 @@ describe('streaming', () => {
     expect(viaProxy.headers['content-type']).toBe(viaDirect.headers['content-type'])
     expect(viaProxy.text).toBe(directText)
     expect(directText.match(/^event: content_block_delta$/gm)).toHaveLength(40)
+  })
+
+  it('relays a 200-event stream event by event (lock-step), byte-identical to what the upstream sent', async () => {
+    // The upstream sends event k+1 only after the client has received event k: a proxy that buffered
+    // anything would deadlock here instead of passing.
+    const frames = messageEventFrames('msg_lockstep', 'claude-test', 194)
+    expect(frames).toHaveLength(200)
+    // A counting gate: the upstream may send frame i once the client has seen i frames.
+    let allowed = 1
+    let wake: (() => void) | undefined
+    fx = await startFixture({ connector: 'tuned-keepalive' })
+    fx.upstreams[0]!.use(http.post('*/v1/messages', () => {
+      let i = 0
+      const encoder = new TextEncoder()
+      return new HttpResponse(new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          while (i >= allowed && i < frames.length) await new Promise<void>((resolve) => { wake = resolve })
+          if (i === frames.length) return controller.close()
+          controller.enqueue(encoder.encode(frames[i++]!))
+        },
+      }), { headers: { 'content-type': 'text/event-stream' } })
+    }))
+    const client = new Pool(fx.proxy.url, { allowH2: false })
+    cleanups.push(() => client.close())
+    const res = await client.request({ method: 'POST', path: '/v1/messages', body: JSON.stringify({ ...messageBody, stream: true }) })
+    let received = ''
+    let seen = 0
+    for await (const chunk of res.body) {
+      received += (chunk as Buffer).toString()
+      const complete = received.split('\n\n').length - 1
+      if (complete > seen) {
+        seen = complete
+        allowed = seen + 1
+        wake?.()
+      }
+    }
+    expect(seen).toBe(200)
+    expect(received).toBe(frames.join(''))
   })
 
   it('delivers the first event before the upstream has finished the stream', async () => {
