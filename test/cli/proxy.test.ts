@@ -131,6 +131,14 @@ describe('qcc-lab proxy', () => {
     expect(c.stderr).toMatch(/unknown compat switch "nope"/)
   })
 
+  it('refuses a non-loopback host from the config file unless --host says so', async () => {
+    const wide = path.join(dir, 'wide.yaml')
+    await writeFile(wide, `host: 0.0.0.0\nclusters:\n  test:\n    endpoints: [{ baseUrl: "${upstream.url}", apiKey: k }]\n`)
+    const r = await run(['proxy', 'start', '--config', wide, '--cluster', 'test', '--port', '0', '--home', home])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('needs an explicit --host 0.0.0.0')
+  })
+
   it('knows loopback addresses (anything else gets a warning at start)', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].every(isLoopback)).toBe(true)
     expect(['0.0.0.0', '192.168.1.4', '::'].some(isLoopback)).toBe(false)

@@ -59,6 +59,9 @@ async function startDetached(flags: StartFlags, home: string, port: number): Pro
 
 export async function proxyStart(flags: StartFlags): Promise<number> {
   const loaded = loadProxyConfig(flags.config, flags.cluster)
+  if (flags.host === undefined && loaded.host !== undefined && !isLoopback(loaded.host)) {
+    throw new UsageError(`${flags.config}: host: "${loaded.host}" is not a loopback address; binding beyond this machine needs an explicit --host ${loaded.host} on the command line.`)
+  }
   const host = flags.host ?? loaded.host ?? '127.0.0.1'
   const port = flags.port ?? loaded.port ?? 7860
   if (flags.profile !== undefined && !isConnectorProfileName(flags.profile)) {

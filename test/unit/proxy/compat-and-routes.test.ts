@@ -6,7 +6,7 @@ import { http, HttpResponse } from 'msw'
 import { Pool, request } from 'undici'
 import { startFixture, messageBody, type Fixture } from '../../helpers/proxy-fixture.ts'
 import { scriptedServer, type TestServer } from '../../helpers/servers.ts'
-import { compatPresets, compatSwitches } from '../../../src/proxy/compat.ts'
+import { compatPresets, compatSwitches, resolveCompat } from '../../../src/proxy/compat.ts'
 
 let fx: Fixture | undefined
 let server: TestServer | undefined
@@ -190,6 +190,13 @@ describe('the compat catalogue', () => {
       expect(s.replays.length, name).toBeGreaterThan(20)
     }
     for (const list of Object.values(compatPresets)) for (const s of list) expect(Object.keys(compatSwitches)).toContain(s)
+  })
+
+  it('expands presets into their switches', () => {
+    const { switches, unknown } = resolveCompat(['qcc-aiohttp', 'drop-query', 'nope'])
+    expect([...switches]).toContain('lb-healthy-only')
+    expect([...switches]).toContain('drop-query')
+    expect(unknown).toEqual(['nope'])
   })
 
   it('refuses an unknown switch at start, naming it', async () => {
