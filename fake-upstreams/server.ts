@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { getResponse, type RequestHandler } from 'msw'
 import type { Random } from '../src/shared/random.ts'
 import { Ledger, type ConnectionRecord, type LedgerEntry } from './ledger.ts'
-import type { ResolvedFault } from './faults/index.ts'
+import { inSchedule, type ResolvedFault } from './faults/index.ts'
 import type { ConnectionStub, RequestInfo } from './faults/types.ts'
 import { anthropicError } from './anthropic/messages.ts'
 
@@ -166,14 +166,43 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       indexOnConnection: entry.indexOnConnection,
       idleBeforeMs: entry.idleBeforeMs,
     }
-    for (const fault of options.faults()) {
+    // Which faults act on this request: schedule first, then one probability roll each (only when < 1),
+    // so the random stream depends on request order alone.
+    const active = options.faults().filter((f) =>
+      inSchedule(f.schedule, entry.seq) && (f.schedule.probability >= 1 || options.random.next() < f.schedule.probability))
+    for (const fault of active) {
       if (!fault.hooks.onRequest) continue
-      if (fault.probability < 1 && options.random.next() >= fault.probability) continue
-      if (fault.hooks.onRequest(conn.stub, info)) {
-        entry.outcome = 'dropped'
-        entry.fault = fault.kind
+      let replied = false
+      const reply = {
+        respond(status: number, headers: Record<string, string>, body: string) {
+          replied = true
+          entry.fault = fault.kind
+          res.once('finish', () => {
+            entry.outcome = 'answered'
+            entry.status = status
+            if (res.shouldKeepAlive && !conn.socket.destroyed) goIdle(conn)
+          })
+          const ka = keepAliveHeader()
+          res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)), ...(ka !== null && res.shouldKeepAlive ? { 'keep-alive': ka } : {}) })
+          res.end(body)
+        },
+      }
+      if (fault.hooks.onRequest(conn.stub, info, reply)) {
+        // Drain the request body so the connection stays usable after a reply.
+        req.resume()
+        if (!replied) {
+          entry.outcome = 'dropped'
+          entry.fault = fault.kind
+        }
         return
       }
+    }
+    let delayMs = 0
+    let cut: { events: number; mode: 'fin' | 'rst'; fault: string } | undefined
+    for (const fault of active) {
+      delayMs = Math.max(delayMs, fault.hooks.delayMs?.(info) ?? 0)
+      const c = fault.hooks.cutAfterEvents?.(info)
+      if (c && !cut) cut = { ...c, fault: fault.kind }
     }
 
     res.once('finish', () => {
@@ -196,6 +225,13 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       headers,
       body: method === 'GET' || method === 'HEAD' || chunks.length === 0 ? undefined : Buffer.concat(chunks),
     })
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delayMs)
+        res.once('close', () => { clearTimeout(t); resolve() })
+      })
+      if (res.destroyed) return
+    }
     const response = (await getResponse([...options.handlers()], request))
       ?? anthropicError(404, 'not_found_error', `No fake route for ${method} ${req.url ?? '/'}.`)
 
@@ -208,11 +244,40 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       res.end()
       return
     }
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream)
     try {
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res)
+      if (cut) await writeUntilCut(body, res, conn, cut, entry)
+      else await pipeline(body, res)
     } catch {
       // The client went away mid-response; the ledger says 'cut'.
     }
+  }
+
+  /** Writes events until `cut.events` went out, then closes (FIN) or resets (RST) the connection. */
+  const writeUntilCut = async (body: Readable, res: http.ServerResponse, conn: Connection, cut: { events: number; mode: 'fin' | 'rst'; fault: string }, entry: LedgerEntry): Promise<void> => {
+    let events = 0
+    const close = (): void => {
+      entry.fault = cut.fault
+      if (cut.mode === 'fin') conn.stub.end(cut.fault)
+      else conn.stub.reset(cut.fault)
+      body.destroy()
+    }
+    if (cut.events === 0) {
+      res.flushHeaders()
+      close()
+      return
+    }
+    for await (const chunk of body) {
+      if (!res.write(chunk)) await once(res, 'drain')
+      events += String(chunk).split('\n\n').length - 1
+      if (events >= cut.events) {
+        // Let the bytes leave before the close, so the client really saw them.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        close()
+        return
+      }
+    }
+    res.end()
   }
 
   server.on('request', (req, res) => {

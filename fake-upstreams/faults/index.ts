@@ -5,26 +5,55 @@
 import { z } from 'zod'
 import { idleClose } from './idle-close.ts'
 import { raceClose } from './race-close.ts'
+import { errorResponse } from './error-response.ts'
+import { resetMidStream } from './reset-mid-stream.ts'
+import { delayResponse } from './delay-response.ts'
 import type { FaultDefinition, FaultHooks } from './types.ts'
 import { formatZodIssues } from '../../src/shared/zod-issues.ts'
 
 export const faults = {
   'idle-close': idleClose,
   'race-close': raceClose,
+  'error-response': errorResponse,
+  'reset-mid-stream': resetMidStream,
+  'delay-response': delayResponse,
 } as const satisfies Record<string, FaultDefinition>
 
 export type FaultKind = keyof typeof faults
 
 /** A fault as written in a scenario or passed to `startFakeUpstream`: kind, parameters, probability. */
 export type FaultSpec = {
-  [K in FaultKind]: { readonly kind: K; readonly probability?: number } & z.input<(typeof faults)[K]['params']>
+  [K in FaultKind]: { readonly kind: K } & ScheduleInput & z.input<(typeof faults)[K]['params']>
 }[FaultKind]
+
+/**
+ * When a fault acts, on the wrapper (toxiproxy's toxicity, plus request schedules), counted in requests
+ * that reached this upstream (1-based): `fromRequest`..`untilRequest`, optionally in a `cycle` of `on`
+ * requests faulty then `off` requests clean (a flapping endpoint), and with `probability`.
+ */
+const scheduleSchema = z.object({
+  probability: z.number().min(0).max(1).default(1),
+  fromRequest: z.number().int().positive().default(1),
+  untilRequest: z.number().int().positive().optional(),
+  cycle: z.object({ on: z.number().int().positive(), off: z.number().int().nonnegative() }).strict().optional(),
+})
+
+type ScheduleInput = z.input<typeof scheduleSchema>
+export type Schedule = z.output<typeof scheduleSchema>
+
+/** Is request number `seq` (1-based) inside the schedule? The probability is rolled separately. */
+export function inSchedule(s: Schedule, seq: number): boolean {
+  if (seq < s.fromRequest) return false
+  if (s.untilRequest !== undefined && seq > s.untilRequest) return false
+  if (s.cycle) return (seq - s.fromRequest) % (s.cycle.on + s.cycle.off) < s.cycle.on
+  return true
+}
 
 /** A validated fault with its defaults applied. */
 export interface ResolvedFault {
   readonly kind: FaultKind
-  /** Chance (0–1) that a request-level action happens, rolled per request with the upstream's seeded random. */
-  readonly probability: number
+  /** When it acts; the probability is rolled per request with the upstream's seeded random. */
+  readonly schedule: Schedule
   readonly params: Record<string, unknown>
   readonly hooks: FaultHooks
 }
@@ -35,7 +64,6 @@ export function isFaultKind(kind: unknown): kind is FaultKind {
   return typeof kind === 'string' && Object.hasOwn(faults, kind)
 }
 
-const probabilitySchema = z.number().min(0).max(1).default(1)
 
 /**
  * Validates one fault. Returns either the resolved fault or the list of problems, each as
@@ -45,17 +73,20 @@ export function resolveFault(input: unknown, path: string): { ok: true; fault: R
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, issues: [`${path}: expected a mapping with a "kind" field`] }
   }
-  const { kind, probability, ...rest } = input as Record<string, unknown>
+  const { kind, probability, fromRequest, untilRequest, cycle, ...rest } = input as Record<string, unknown>
   if (!isFaultKind(kind)) {
     const shown = kind === undefined ? 'missing' : JSON.stringify(kind)
     return { ok: false, issues: [`${path}.kind: unknown fault kind ${shown}; expected one of ${faultKinds.join(', ')}`] }
   }
   const def: FaultDefinition = faults[kind]
   const issues: string[] = []
-  const prob = probabilitySchema.safeParse(probability)
-  if (!prob.success) issues.push(`${path}.probability: expected a number from 0 to 1`)
+  const schedule = scheduleSchema.safeParse({ probability, fromRequest, untilRequest, cycle })
+  if (!schedule.success) issues.push(...formatZodIssues(schedule.error, path).map((l) => l.replace(/\.probability: .*/, '.probability: expected a number from 0 to 1')))
+  else if (schedule.data.untilRequest !== undefined && schedule.data.untilRequest < schedule.data.fromRequest) {
+    issues.push(`${path}.untilRequest: must be >= fromRequest (${schedule.data.fromRequest})`)
+  }
   const params = def.params.strict().safeParse(rest)
   if (!params.success) issues.push(...formatZodIssues(params.error, path))
-  if (!prob.success || !params.success) return { ok: false, issues }
-  return { ok: true, fault: { kind, probability: prob.data, params: params.data, hooks: def.create(params.data) } }
+  if (!schedule.success || !params.success || issues.length > 0) return { ok: false, issues }
+  return { ok: true, fault: { kind, schedule: schedule.data, params: params.data, hooks: def.create(params.data) } }
 }

@@ -29,6 +29,11 @@ export interface RequestInfo {
   readonly idleBeforeMs: number
 }
 
+/** Answers a request in place of the normal handlers. */
+export interface ReplyStub {
+  respond(status: number, headers: Record<string, string>, body: string): void
+}
+
 /** How to close a socket. */
 export type CloseMode = 'fin' | 'rst'
 
@@ -42,10 +47,14 @@ export interface FaultHooks {
   /** The connection just went idle after a response. Return true when the fault took over idle handling. */
   onIdle?(conn: ConnectionStub): boolean
   /**
-   * A request head arrived. Return true when the fault took the request over: the server will not answer
-   * it (the fault has closed or reset the connection).
+   * A request head arrived. Return true when the fault took the request over: it closed or reset the
+   * connection, or answered through `reply`; the normal handlers do not run.
    */
-  onRequest?(conn: ConnectionStub, request: RequestInfo): boolean
+  onRequest?(conn: ConnectionStub, request: RequestInfo, reply: ReplyStub): boolean
+  /** Hold the response head back this long (ms). */
+  delayMs?(request: RequestInfo): number | undefined
+  /** Cut the response body after this many SSE events (or body chunks for non-SSE answers). */
+  cutAfterEvents?(request: RequestInfo): { readonly events: number; readonly mode: CloseMode } | undefined
 }
 
 /** A fault is data plus one function: its parameter schema, and `create`, which turns parameters into hooks. */

@@ -31,6 +31,8 @@ export interface Endpoint {
   readonly health: HealthStatus
   readonly breaker: CircuitBreaker
   lastFailureAt: number | null
+  /** Epoch ms until which the upstream asked not to be called (`retry-after` on 429/503/529). */
+  coolingUntil: number
   inFlight: number
   attempts: number
   staleRetries: number
@@ -83,6 +85,7 @@ export class Cluster {
           (t) => this.#onBreaker(id, t),
         ),
         lastFailureAt: null,
+        coolingUntil: 0,
         inFlight: 0,
         attempts: 0,
         staleRetries: 0,
@@ -110,6 +113,7 @@ export class Cluster {
       queued: this.queue.has(e.id),
       maxFailures: e.maxFailures,
       recoveredByTime: e.lastFailureAt !== null && this.#clock() - e.lastFailureAt >= this.#recoverAfterMs,
+      coolingDown: e.coolingUntil > this.#clock(),
     }
   }
 
@@ -181,7 +185,19 @@ export class Cluster {
       return
     }
     this.#fail(e, now, 'degraded', error)
+    this.#honourRetryAfter(e, result, now, requestId)
     this.#maybeResetAll(o)
+  }
+
+  /** 429/503/529 with `retry-after` (seconds or an HTTP date): keep normal traffic away until then. */
+  #honourRetryAfter(e: Endpoint, result: AttemptResult, now: number, requestId: string): void {
+    const raw = result.answer?.headers['retry-after']
+    const value = Array.isArray(raw) ? raw[0] : raw
+    if (value === undefined || ![429, 503, 529].includes(result.status ?? 0)) return
+    const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - now) / 1000
+    if (!Number.isFinite(seconds) || seconds <= 0) return
+    e.coolingUntil = now + Math.min(seconds, 3_600) * 1000
+    this.#log.warn('upstream.retry-after', `[${requestId}] ${e.id} asked for a ${seconds} s pause (HTTP ${result.status}); other endpoints first until then`)
   }
 
   #fail(e: Endpoint, now: number, status: HealthState, error: string): void {
@@ -232,6 +248,7 @@ export class Cluster {
       tier: this.tier(e),
       breaker: { state: b.state, consecutive_failures: b.consecutiveFailures, opened_at: b.openedAt === null ? null : new Date(b.openedAt).toISOString() },
       in_failure_queue: this.queue.has(e.id),
+      cooling_until: e.coolingUntil > now ? new Date(e.coolingUntil).toISOString() : null,
       connector_profile: e.profile,
       pool: { connected: pool.connected, free: pool.free, pending: pool.pending, running: pool.running },
       in_flight: e.inFlight,

@@ -16,6 +16,14 @@ export const compatSwitches = {
     replays: 'qcc v0.6.1: endpoints in the failure queue are never used, even when no other endpoint is left → `All 0 endpoints failed` until the verifier passes; default: used as the last resort',
     since: 'v0.6.1',
   },
+  'queue-ignored-by-selection': {
+    replays: 'before the failure-queue isolation fix (docs/tasks/failure-queue-isolation-fix.md): selection ignores the failure queue, so an isolated endpoint keeps getting normal traffic',
+    since: 'f39a609 … the isolation fix',
+  },
+  'midstream-silent-cut': {
+    replays: 'qcc never sent an SSE error frame (its plan P1-3 was not implemented): when the upstream dies mid-stream the client\'s stream is cut with no error event',
+    since: 'all versions',
+  },
   'buffered-streaming': {
     replays: 'qcc v0.6.1 (httpx): the whole upstream body is read before the first byte reaches the client; SSE time to first byte = the full stream duration',
     since: '07a3e15 (v0.6.0) … v0.6.1',
@@ -60,10 +68,11 @@ export const compatPresets = {
   'qcc-0.6.1': [
     'queue-on-any-failure', 'queue-never-panics', 'buffered-streaming', 'drop-query', 'breaker-reset-on-timeout',
     'duplicate-auth-headers', 'stale-content-length', 'least-connections-lifetime', 'shared-client-reset', 'sticky-health',
+    'midstream-silent-cut',
   ],
   'qcc-aiohttp': [
     'lb-healthy-only', 'queue-on-any-failure', 'queue-never-panics', 'drop-query', 'duplicate-auth-headers', 'stale-content-length',
-    'least-connections-lifetime', 'sticky-health',
+    'least-connections-lifetime', 'sticky-health', 'midstream-silent-cut',
   ],
 } as const satisfies Record<string, readonly CompatSwitch[]>
 

@@ -76,6 +76,8 @@ function sseErrorFrame(message: string): string {
 export interface ForwardOptions {
   /** Read the whole 2xx body before sending anything (compat `buffered-streaming`). */
   readonly bufferBody?: boolean
+  /** On a mid-stream failure, cut the client's stream without an SSE error event (compat `midstream-silent-cut`). */
+  readonly silentCut?: boolean
 }
 
 export function forwardAttempt(
@@ -176,7 +178,7 @@ export function forwardAttempt(
         const reused = failedOnReusedSocket(err)
         const outcome: AttemptOutcome = clientGone ? 'client-aborted' : classifyError(err, { reusedConnection: reused, responseStarted })
         if (committed && !res.writableEnded) {
-          if (isSse && !clientGone && !res.destroyed) {
+          if (isSse && !clientGone && !res.destroyed && !options.silentCut) {
             // A clean end with an error event, not a silent cut: SSE clients surface it.
             res.end(sseErrorFrame(`Upstream connection lost mid-stream (${errorCode(err) ?? err.message}).`))
           } else {

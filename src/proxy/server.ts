@@ -154,7 +154,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
 
   /** One attempt on one endpoint, with the connector's stale-socket retry; publishes each try. */
   const attemptEndpoint = async (ep: Endpoint, request: UpstreamRequest, res: http.ServerResponse, requestId: string, attemptNo: number): Promise<{ result: AttemptResult; tries: number }> => {
-    const options = { bufferBody: compat.has('buffered-streaming') }
+    const options = { bufferBody: compat.has('buffered-streaming'), silentCut: compat.has('midstream-silent-cut') }
     const publish = (result: AttemptResult, attempt: number, staleRetry: boolean): void => {
       ep.attempts++
       counters.byOutcome[result.outcome]++
@@ -272,8 +272,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       const count = (failures.get(ep.id) ?? 0) + 1
       failures.set(ep.id, count)
       const status = result.status ?? 0
-      if (result.outcome === 'http-4xx' && status !== 401 && status !== 403 && status !== 408 && status !== 429) {
-        // The request's own fault: asking the same endpoint again gets the same answer.
+      if (result.outcome === 'http-4xx' && status !== 408 && status !== 429) {
+        // A bad request or a refused key: asking the same endpoint again gets the same answer.
         excluded.add(ep.id)
       } else if (!ep.breaker.allows(clock())) {
         excluded.add(ep.id)

@@ -43,9 +43,14 @@ export const metricPaths = [
 ] as const
 
 const failureClassPath = /^failures\.[a-z0-9][a-z0-9:-]*$/
+/** `upstreams.<name>.<field>`: one fake upstream's own counts. */
+export const upstreamFields = ['received', 'answered', 'ok', 'dropped', 'connections'] as const
+const upstreamPath = new RegExp(`^upstreams\\.[a-z0-9][a-z0-9._-]*\\.(${upstreamFields.join('|')})$`)
+/** `stats.<path>`: a number (booleans 1/0, arrays their length) in the proxy's /__qcc__/stats. */
+const statsPath = /^stats(\.[A-Za-z0-9_]+)+$/
 
 export function isMetricPath(path: string): boolean {
-  return (metricPaths as readonly string[]).includes(path) || failureClassPath.test(path)
+  return (metricPaths as readonly string[]).includes(path) || failureClassPath.test(path) || upstreamPath.test(path) || statsPath.test(path)
 }
 
 const checkPattern = /^\s*([A-Za-z][\w.:-]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$/
@@ -55,7 +60,7 @@ export function parseCheck(check: string, name?: string): { ok: true; expectatio
   const m = checkPattern.exec(check)
   if (!m) return { ok: false, problem: `expected "<metric> <op> <number|metric>" with op one of ${comparisonOps.join(' ')}, e.g. "attempts.staleSocket >= 1"; got ${JSON.stringify(check)}` }
   const [, metric, op, rhs] = m as unknown as [string, string, ComparisonOp, string]
-  if (!isMetricPath(metric)) return { ok: false, problem: `unknown metric "${metric}"; expected one of ${metricPaths.join(', ')} or failures.<class>` }
+  if (!isMetricPath(metric)) return { ok: false, problem: `unknown metric "${metric}"; expected one of ${metricPaths.join(', ')}, failures.<class>, upstreams.<name>.(${upstreamFields.join('|')}) or stats.<field>` }
   let operand: Operand
   const n = Number(rhs)
   if (rhs !== '' && Number.isFinite(n)) operand = { kind: 'number', value: n }

@@ -20,8 +20,15 @@ function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
   return rows.map((r) => r.map((cell, i) => pad(cell, widths[i]!, rightAligned.has(i))).join('  ').trimEnd()).join('\n')
 }
 
+const extraLabels: Readonly<Record<string, string>> = {
+  'no-endpoint': 'no endpoint tried (502 "All 0 endpoints failed")',
+  'error-body': 'a 2xx answer whose body is an error',
+  'sse-error': 'an SSE error event',
+  skipped: 'not sent (time budget ran out)',
+}
+
 export function failureLabel(cls: string): string {
-  return (outcomeLabels as Record<string, string>)[cls as AttemptOutcome] ?? cls
+  return (outcomeLabels as Record<string, string>)[cls as AttemptOutcome] ?? extraLabels[cls] ?? cls
 }
 
 function variantRow(v: VariantReport, c: ChalkInstance): string[] {

@@ -18,6 +18,7 @@ export function failureClass(sample: Sample, proxyOutcome: string | undefined): 
   const status = sample.status ?? 0
   if (status >= 200 && status < 300) {
     if (sample.sseError) return proxyOutcome && proxyOutcome !== 'ok' ? proxyOutcome : 'sse-error'
+    if (sample.bodyError) return 'error-body'
     return undefined
   }
   return proxyOutcome && proxyOutcome !== 'ok' ? proxyOutcome : `http-${status}`
@@ -34,6 +35,16 @@ function explain(requestId: string, failure: string, attempts: readonly AttemptE
   }
   if (entries.length === 0) parts.push('it never reached an upstream')
   return `${requestId} failed (${failure}): ${parts.join('; ')}`
+}
+
+/** The number at a dotted path: booleans count 1/0, arrays their length, anything else missing 0. */
+export function numericAt(root: unknown, keys: readonly string[]): number {
+  let v: unknown = root
+  for (const key of keys) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined
+  if (typeof v === 'number') return v
+  if (typeof v === 'boolean') return v ? 1 : 0
+  if (Array.isArray(v)) return v.length
+  return 0
 }
 
 export function summarizeVariant(record: VariantRecord, expectations: readonly Expectation[]): VariantReport {
@@ -69,20 +80,26 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
   const sent = record.samples.filter((s) => !s.skipped)
   const latencyMs = summarizeLatency(sent.map((s) => s.latencyMs))
 
+  const upstreams: Record<string, { received: number; answered: number; ok: number; dropped: number; connections: number }> = {}
+  for (const u of record.upstreams) {
+    const s = summarizeLedger(u.entries, u.connections.length)
+    const okCount = u.entries.filter((e) => e.outcome === 'answered' && (e.status ?? 0) >= 200 && (e.status ?? 0) < 300).length
+    upstreams[u.name] = { received: s.received, answered: s.answered, ok: okCount, dropped: s.dropped, connections: s.connections }
+  }
   const base = {
     requests: record.samples.length,
     ok,
     failures,
     attempts,
     upstream,
+    upstreams,
     latencyMs,
   }
   const metrics = (path: string): number => {
     if (path === 'failures.total') return failed.length
     if (path.startsWith('failures.')) return failures[path.slice('failures.'.length)] ?? 0
-    let v: unknown = base
-    for (const key of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[key]
-    return typeof v === 'number' ? v : 0
+    const [root, ...rest] = path.split('.')
+    return numericAt(root === 'stats' ? record.proxyStats : base, root === 'stats' ? rest : [root!, ...rest])
   }
   const results = evaluate(metrics, expectations)
 
@@ -104,6 +121,7 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     verdict: results.every((r) => r.pass) ? 'pass' : 'fail',
     ...base,
     durationMs: round(record.durationMs, 1),
+    proxyStats: record.proxyStats,
     expectations: results,
     diagnosis,
   }

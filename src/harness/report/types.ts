@@ -38,8 +38,12 @@ export interface VariantReport {
   }
   /** What reached the upstreams (from their ledgers), plus client requests that failed and no upstream answered. */
   readonly upstream: LedgerSummary & { readonly lost: number }
+  /** Per upstream, by scenario name. */
+  readonly upstreams: Readonly<Record<string, { readonly received: number; readonly answered: number; readonly dropped: number; readonly connections: number }>>
   readonly latencyMs: LatencySummary
   readonly durationMs: number
+  /** The proxy's `/__qcc__/stats` at the end of the run (keys redacted), when it answered. */
+  readonly proxyStats?: unknown
   readonly expectations: readonly ExpectationResult[]
   /** Up to 5 failed requests, explained. */
   readonly diagnosis: readonly FailedRequestDiagnosis[]

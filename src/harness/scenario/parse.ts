@@ -67,7 +67,10 @@ export function parseScenario(text: string, file: string, fallbackName: string):
     v.expect.forEach((e, j) => {
       const check = typeof e === 'string' ? e : e.check
       const r = parseCheck(check, typeof e === 'string' ? undefined : e.name)
-      if (r.ok) expect.push(r.expectation)
+      const named = r.ok ? [r.expectation.metric, r.expectation.operand.kind === 'metric' ? r.expectation.operand.path : ''] : []
+      const unknownUpstream = named.map((m) => /^upstreams\.(.+)\.[a-z]+$/.exec(m)?.[1]).find((n) => n !== undefined && !names.has(n))
+      if (r.ok && unknownUpstream !== undefined) issues.push(`variants[${i}].expect[${j}]: no upstream named "${unknownUpstream}"; upstreams here: ${[...names].join(', ')}`)
+      else if (r.ok) expect.push(r.expectation)
       else issues.push(`variants[${i}].expect[${j}]${typeof e === 'string' ? '' : '.check'}: ${r.problem}`)
     })
     const connector: ConnectorSelection = typeof v.connector === 'string'

@@ -36,6 +36,8 @@ export interface Sample {
   /** SSE: events received, and whether an `event: error` frame arrived. */
   readonly sseEvents?: number
   readonly sseError?: boolean
+  /** A 2xx JSON answer whose body is an error (`{"type":"error"}` or `{"error":…}`). */
+  readonly bodyError?: boolean
   /** Not sent because the run's time budget ran out. */
   readonly skipped?: boolean
 }
@@ -82,12 +84,25 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
         signal: AbortSignal.timeout(spec.requestTimeoutMs),
       })
       const ttfbMs = performance.now() - start
-      const text = await res.body.text()
+      let text: string
+      try {
+        text = await res.body.text()
+      } catch (err) {
+        // The head had arrived: the body was cut.
+        return {
+          index, requestId, startMs: start - t0, latencyMs: performance.now() - start, ttfbMs, status: res.statusCode,
+          clientError: classifyError(err, { reusedConnection: false, responseStarted: true }),
+          clientErrorMessage: (err as Error).message,
+        }
+      }
       const latencyMs = performance.now() - start
-      const sse = spec.stream && String(res.headers['content-type'] ?? '').startsWith('text/event-stream')
+      const type = String(res.headers['content-type'] ?? '')
+      const sse = type.startsWith('text/event-stream')
+      const ok = res.statusCode >= 200 && res.statusCode < 300
       return {
         index, requestId, startMs: start - t0, latencyMs, ttfbMs, status: res.statusCode,
         ...(sse ? { sseEvents: countEvents(text), sseError: /^event: error$/m.test(text) } : {}),
+        ...(ok && !sse && isErrorBody(text) ? { bodyError: true } : {}),
       }
     } catch (err) {
       return {
@@ -116,6 +131,16 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
     await pool.close()
   }
   return samples.sort((a, b) => a.index - b.index)
+}
+
+function isErrorBody(text: string): boolean {
+  if (!text.startsWith('{')) return false
+  try {
+    const body = JSON.parse(text) as { type?: unknown; error?: unknown }
+    return body.type === 'error' || (body.error !== undefined && body.error !== null)
+  } catch {
+    return false
+  }
 }
 
 function countEvents(text: string): number {

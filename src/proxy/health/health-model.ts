@@ -20,13 +20,15 @@ export interface HealthFacts {
   readonly maxFailures: number
   /** No failure for `recoverAfterMs`: a degraded or unhealthy endpoint is tried again as if healthy. */
   readonly recoveredByTime: boolean
+  /** The upstream asked for a pause (`retry-after`) that has not elapsed: treated like an open breaker. */
+  readonly coolingDown: boolean
 }
 
 /** The tier of one endpoint at `now`, or null when it must never be used (disabled; queued under compat). */
 export function tierOf(f: HealthFacts, now: number, compat: Compat): Tier | null {
   if (!f.enabled) return null
-  if (f.queued) return compat.has('queue-never-panics') ? null : 'queued'
-  if (!f.breaker.allows(now)) return 'circuit-open'
+  if (f.queued && !compat.has('queue-ignored-by-selection')) return compat.has('queue-never-panics') ? null : 'queued'
+  if (!f.breaker.allows(now) || f.coolingDown) return 'circuit-open'
   if (isHealthy(f.health, f.enabled, f.maxFailures)) return 'healthy'
   if (f.recoveredByTime && !compat.has('sticky-health')) return 'healthy'
   return f.health.status === 'degraded' ? 'degraded' : 'unhealthy'

@@ -55,7 +55,7 @@ describe('parseScenario', () => {
     ['a missing field', valid.replace('description: a test scenario\n', ''), /^description: missing; expected a string$/],
     ['a wrong type', valid.replace('requests: 4', 'requests: four'), /^workload\.requests: expected a number, got string$/],
     ['an unknown field', valid.replace('requests: 4', 'requests: 4\n  reqeusts: 5'), /^workload\.reqeusts: unknown field; remove it or check its spelling$/],
-    ['an unknown fault kind', valid.replace('kind: idle-close', 'kind: idle-clsoe'), /^upstreams\[0\]\.faults\[0\]\.kind: unknown fault kind "idle-clsoe"; expected one of idle-close, race-close$/],
+    ['an unknown fault kind', valid.replace('kind: idle-close', 'kind: idle-clsoe'), /^upstreams\[0\]\.faults\[0\]\.kind: unknown fault kind "idle-clsoe"; expected one of idle-close, race-close, error-response, reset-mid-stream, delay-response$/],
     ['a negative duration', valid.replace('idleMs: 400', 'idleMs: -400'), /^upstreams\[0\]\.faults\[0\]\.idleMs: expected a positive number$/],
     ['a bad fault enum', valid.replace('idleMs: 400', 'idleMs: 400\n        mode: slam'), /^upstreams\[0\]\.faults\[0\]\.mode: expected one of "fin", "rst"$/],
     ['a probability above 1', valid.replace('idleMs: 400', 'idleMs: 400\n        probability: 2'), /^upstreams\[0\]\.faults\[0\]\.probability: expected a number from 0 to 1$/],

@@ -6,11 +6,11 @@ import { noCompat, resolveCompat } from '../../../../src/proxy/compat.ts'
 
 interface E { id: string; facts: HealthFacts }
 
-function endpoint(id: string, over: { status?: HealthState; failures?: number; enabled?: boolean; queued?: boolean; open?: boolean; recovered?: boolean } = {}): E {
+function endpoint(id: string, over: { status?: HealthState; failures?: number; enabled?: boolean; queued?: boolean; open?: boolean; recovered?: boolean; cooling?: boolean } = {}): E {
   const breaker = new CircuitBreaker({ threshold: 3, openMs: 60_000, resetOnTimeout: false })
   if (over.open) for (let i = 0; i < 3; i++) breaker.onFailure(0)
   const health = { ...newHealthStatus(), status: over.status ?? 'unknown', consecutiveFailures: over.failures ?? 0 }
-  return { id, facts: { id, enabled: over.enabled ?? true, health, breaker, queued: over.queued ?? false, maxFailures: 3, recoveredByTime: over.recovered ?? false } }
+  return { id, facts: { id, enabled: over.enabled ?? true, health, breaker, queued: over.queued ?? false, maxFailures: 3, recoveredByTime: over.recovered ?? false, coolingDown: over.cooling ?? false } }
 }
 
 const compat = (...names: string[]) => resolveCompat(names).switches
@@ -27,6 +27,7 @@ describe('health model', () => {
     expect(tierOf(endpoint('a', { status: 'unhealthy' }).facts, 0, noCompat)).toBe('unhealthy')
     expect(tierOf(endpoint('a', { status: 'healthy', failures: 3 }).facts, 0, noCompat)).toBe('unhealthy')
     expect(tierOf(endpoint('a', { open: true }).facts, 1, noCompat)).toBe('circuit-open')
+    expect(tierOf(endpoint('a', { status: 'degraded', cooling: true }).facts, 1, noCompat)).toBe('circuit-open')
     expect(tierOf(endpoint('a', { queued: true }).facts, 0, noCompat)).toBe('queued')
     expect(tierOf(endpoint('a', { enabled: false }).facts, 0, noCompat)).toBeNull()
   })
