@@ -9,6 +9,7 @@ import { registerRun } from './commands/run.ts'
 import { registerList } from './commands/list.ts'
 import { registerProxy } from './commands/proxy.ts'
 import { registerUpstream } from './commands/upstream.ts'
+import { registerExplain } from './commands/explain.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) })
   registerRun(program)
   registerList(program)
+  registerExplain(program)
   registerProxy(program)
   registerUpstream(program)
   return program

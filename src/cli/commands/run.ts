@@ -2,7 +2,11 @@
 import { writeFile } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import type { Command } from 'commander'
-import { loadScenario } from '../../harness/scenario/load.ts'
+import { listBundledScenarios, loadScenario } from '../../harness/scenario/load.ts'
+import { needsProxyEvents } from '../../harness/gate/expectation.ts'
+import { attemptOutcomes } from '../../proxy/outcome.ts'
+import { formatJunit } from '../../harness/report/format-junit.ts'
+import { formatMarkdown } from '../../harness/report/format-markdown.ts'
 import type { Scenario } from '../../harness/scenario/schema.ts'
 import { runScenario, type RunEvent } from '../../harness/runner/run-scenario.ts'
 import { summarizeVariant } from '../../harness/report/summarize.ts'
@@ -14,6 +18,10 @@ import { environment, useColor } from '../environment.ts'
 import { parseIntOption } from '../options.ts'
 
 interface RunFlags {
+  readonly all?: boolean
+  readonly targetCmd?: string
+  readonly junit?: string
+  readonly markdown?: string
   readonly profile?: string[]
   readonly repeat: number
   readonly seed?: number
@@ -51,13 +59,26 @@ function progressPrinter(enabled: boolean): (e: RunEvent) => void {
   }
 }
 
+/** Why a variant cannot run against an external proxy, or undefined when it can. */
+export function targetBlocker(v: Scenario['variants'][number]): string | undefined {
+  if (v.bundledOnly.length > 0) return `sets ${v.bundledOnly.join(', ')}, which a qcc cache.json cannot carry to an external proxy`
+  const e = v.expect.find((x) => needsProxyEvents(x, attemptOutcomes))
+  if (e) return `expectation "${e.name}" reads the bundled proxy's attempt events (${e.check})`
+  return undefined
+}
+
 export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promise<number> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
+  if (flags.all && scenarioArgs.length > 0) throw new UsageError('Give either scenario names or --all, not both.')
+  if (!flags.all && scenarioArgs.length === 0) throw new UsageError('Name at least one scenario (see `qcc-lab list`), or use --all.')
+  const names = flags.all ? await listBundledScenarios() : scenarioArgs
   // Load and validate every scenario before running any: a typo in the third file fails in milliseconds.
   const scenarios: Scenario[] = []
-  for (const arg of scenarioArgs) scenarios.push(await loadScenario(arg))
+  for (const arg of names) scenarios.push(await loadScenario(arg))
   const selections = scenarios.map((s) => selectVariants(s, flags.profile))
+  const target = flags.targetCmd
+  if (target !== undefined && !/\{port\}/.test(target)) throw new UsageError('--target-cmd must contain {port} (and usually {config} and {cluster}), e.g. "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}".')
 
   const jsonToStdout = flags.json === '-'
   const out = jsonToStdout ? process.stderr : process.stdout
@@ -66,7 +87,12 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const reports: ScenarioReport[] = []
   for (let r = 0; r < flags.repeat; r++) {
     for (const [i, scenario] of scenarios.entries()) {
-      const records = await runScenario(scenario, { variants: selections[i], seed: flags.seed, repeat: r, onEvent })
+      const selected = selections[i]!
+      const notApplicable = target === undefined ? [] : selected
+        .map((name) => ({ variant: name, reason: targetBlocker(scenario.variants.find((v) => v.name === name)!) }))
+        .filter((n): n is { variant: string; reason: string } => n.reason !== undefined)
+      const runnable = selected.filter((name) => !notApplicable.some((n) => n.variant === name))
+      const records = await runScenario(scenario, { variants: runnable, seed: flags.seed, repeat: r, onEvent, targetCommand: target })
       const variants = records.map((rec) => summarizeVariant(rec, scenario.variants.find((v) => v.name === rec.variant)!.expect))
       const report: ScenarioReport = {
         name: scenario.name,
@@ -74,8 +100,10 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
         description: scenario.description,
         seed: flags.seed ?? scenario.seed,
         repeat: r,
-        verdict: variants.every((v) => v.verdict === 'pass') ? 'pass' : 'fail',
+        verdict: variants.length === 0 ? 'n/a' : variants.every((v) => v.verdict === 'pass') ? 'pass' : 'fail',
+        mode: target === undefined ? 'bundled' : 'target',
         variants,
+        notApplicable,
       }
       reports.push(report)
       if (flags.repeat === 1 || report.verdict === 'fail') out.write(`${formatScenario(report, { color })}\n\n`)
@@ -94,6 +122,12 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
     if (jsonToStdout) process.stdout.write(text)
     else await writeFile(flags.json, text)
   }
+  if (flags.junit !== undefined) await writeFile(flags.junit, formatJunit(report))
+  if (flags.markdown !== undefined) await writeFile(flags.markdown, formatMarkdown(report))
+  if (reports.every((r) => r.verdict === 'n/a')) {
+    process.stderr.write('qcc-lab: no selected variant could run against the target (see "not applicable" above); nothing was verified.\n')
+    return 2
+  }
   return report.verdict === 'pass' ? 0 : 1
 }
 
@@ -101,11 +135,15 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('Run scenarios against the bundled proxy and fake upstreams; exit 0 if every expectation held, 1 if one failed, 2 on bad input.')
-    .argument('<scenario...>', 'bundled scenario name (see `qcc-lab list`) or path to a scenario YAML file')
+    .argument('[scenario...]', 'bundled scenario name (see `qcc-lab list`) or path to a scenario YAML file')
+    .option('-a, --all', 'run every bundled scenario')
     .option('-p, --profile <name>', 'run only this variant (a variant name, or a connector profile); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-r, --repeat <n>', 'run everything n times and report how often each expectation held', parseIntOption('--repeat', 1, 1000), 1)
     .option('-s, --seed <n>', 'seed for fault probabilities and payloads (default: the scenario\'s)', parseIntOption('--seed', 0, 2 ** 32 - 1))
     .option('--json <file>', 'write the JSON report (qcc-lab/run-report@1) to a file, or - for stdout')
+    .option('--junit <file>', 'write JUnit XML (one test case per expectation) for CI')
+    .option('--markdown <file>', 'write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY)')
+    .option('--target-cmd <command>', 'run against an external proxy started per variant by this shell command; {config} {cluster} {port} {home} are filled in (config = a qcc cache.json pointing at the fake upstreams)')
     .option('--no-color', 'no colour (also: NO_COLOR=1, or output is not a terminal)')
     .option('--no-progress', 'no progress lines on stderr')
     .addHelpText('after', `
@@ -113,7 +151,9 @@ Examples:
   qcc-lab run stale-keepalive                      reproduce the stale keep-alive failure, all variants
   qcc-lab run stale-keepalive -p naive-keepalive   one variant
   qcc-lab run stale-keepalive --repeat 20          is the verdict stable?
-  qcc-lab run ./my-scenario.yaml --json report.json`)
+  qcc-lab run ./my-scenario.yaml --json report.json
+  qcc-lab run --all --junit junit.xml --markdown summary.md   gate CI on every scenario
+  qcc-lab run --all --target-cmd "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}"`)
     .action(async (scenarios: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(scenarios, flags)
     })

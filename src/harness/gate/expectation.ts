@@ -53,6 +53,15 @@ export function isMetricPath(path: string): boolean {
   return (metricPaths as readonly string[]).includes(path) || failureClassPath.test(path) || upstreamPath.test(path) || statsPath.test(path)
 }
 
+/**
+ * Does the check read what only the bundled proxy publishes (attempt events and the outcome classes
+ * derived from them)? An external proxy in target mode cannot be measured on these.
+ */
+export function needsProxyEvents(e: Expectation, attemptOutcomes: readonly string[]): boolean {
+  const paths = [e.metric, e.operand.kind === 'metric' ? e.operand.path : '']
+  return paths.some((p) => p.startsWith('attempts.') || (p.startsWith('failures.') && attemptOutcomes.includes(p.slice('failures.'.length))))
+}
+
 const checkPattern = /^\s*([A-Za-z][\w.:-]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$/
 
 /** Parses `metric op operand`; returns a problem sentence instead of throwing. */

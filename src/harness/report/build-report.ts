@@ -10,7 +10,7 @@ export function buildRunReport(input: {
 }): RunReport {
   return {
     schema: 'qcc-lab/run-report@1',
-    verdict: input.scenarios.every((s) => s.verdict === 'pass') ? 'pass' : 'fail',
+    verdict: input.scenarios.some((s) => s.verdict === 'fail') || input.scenarios.every((s) => s.verdict === 'n/a') ? 'fail' : 'pass',
     startedAt: input.startedAt,
     durationMs: Math.round(input.durationMs),
     repeat: input.repeat,

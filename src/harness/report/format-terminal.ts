@@ -51,8 +51,12 @@ function variantRow(v: VariantReport, c: ChalkInstance): string[] {
 export function formatScenario(s: ScenarioReport, options: TerminalOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 })
   const lines: string[] = []
-  const verdict = s.verdict === 'pass' ? c.green.bold('PASS') : c.red.bold('FAIL')
-  lines.push(`${verdict} ${c.bold(s.name)}${s.repeat > 0 ? c.dim(` (repeat ${s.repeat + 1})`) : ''} ${c.dim(`seed ${s.seed} · ${s.file}`)}`)
+  const verdict = s.verdict === 'pass' ? c.green.bold('PASS') : s.verdict === 'n/a' ? c.dim('N/A ') : c.red.bold('FAIL')
+  lines.push(`${verdict} ${c.bold(s.name)}${s.repeat > 0 ? c.dim(` (repeat ${s.repeat + 1})`) : ''} ${c.dim(`seed ${s.seed} · ${s.file}${s.mode === 'target' ? ' · target mode' : ''}`)}`)
+  if (s.variants.length === 0) {
+    for (const n of s.notApplicable) lines.push(c.dim(`  – ${n.variant}: not applicable in target mode (${n.reason})`))
+    return lines.join('\n')
+  }
   const header = ['', 'variant', 'requests', 'attempts', 'stale-socket', 'client failures', 'upstream conns', 'req/conn', 'retries', 'p50 ms', 'p99 ms']
   lines.push(table([header.map((h) => c.dim(h)), ...s.variants.map((v) => variantRow(v, c))], new Set([2, 3, 4, 5, 6, 7, 8, 9, 10])))
   for (const v of s.variants) {
@@ -76,6 +80,7 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
       for (const d of v.diagnosis) lines.push(c.dim(`      ${d.explanation}`))
     }
   }
+  for (const n of s.notApplicable) lines.push(c.dim(`  – ${n.variant}: not applicable in target mode (${n.reason})`))
   return lines.join('\n')
 }
 

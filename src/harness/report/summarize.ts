@@ -21,7 +21,10 @@ export function failureClass(sample: Sample, proxyOutcome: string | undefined): 
     if (sample.bodyError) return 'error-body'
     return undefined
   }
-  return proxyOutcome && proxyOutcome !== 'ok' ? proxyOutcome : `http-${status}`
+  if (proxyOutcome && proxyOutcome !== 'ok') return proxyOutcome
+  // qcc's own surface says it: nothing was tried.
+  if (status === 502 && /"All 0 endpoints failed"/.test(sample.errorBody ?? '')) return 'no-endpoint'
+  return `http-${status}`
 }
 
 function explain(requestId: string, failure: string, attempts: readonly AttemptEvent[], entries: readonly LedgerEntry[]): string {

@@ -56,8 +56,13 @@ export interface ScenarioReport {
   readonly seed: number
   /** 0-based repetition index. */
   readonly repeat: number
-  readonly verdict: 'pass' | 'fail'
+  /** `n/a`: target mode, and no variant applied. */
+  readonly verdict: 'pass' | 'fail' | 'n/a'
+  /** `bundled` (in-process proxy) or `target` (an external proxy process). */
+  readonly mode: 'bundled' | 'target'
   readonly variants: readonly VariantReport[]
+  /** Target mode: variants that were not run, and why. */
+  readonly notApplicable: ReadonlyArray<{ readonly variant: string; readonly reason: string }>
 }
 
 export interface StabilityEntry {

@@ -13,6 +13,8 @@ export interface VariantRecord {
   readonly seed: number
   /** 0-based repetition index. */
   readonly repeat: number
+  /** `bundled`: the in-process proxy (attempt events recorded); `target`: an external proxy process. */
+  readonly mode: 'bundled' | 'target'
   readonly samples: readonly Sample[]
   readonly attempts: readonly AttemptEvent[]
   readonly requests: readonly RequestEvent[]
@@ -21,6 +23,7 @@ export interface VariantRecord {
     readonly entries: readonly LedgerEntry[]
     readonly connections: readonly ConnectionRecord[]
   }>
-  readonly proxyStats: ProxyStats
+  /** The proxy's /__qcc__/stats at the end; undefined when a target did not answer it. */
+  readonly proxyStats: ProxyStats | unknown
   readonly durationMs: number
 }

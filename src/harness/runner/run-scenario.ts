@@ -12,6 +12,7 @@ import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
 import { runWorkload } from '../workload/run-workload.ts'
+import { startTarget } from './target.ts'
 import { collectProxyEvents } from '../report/collect.ts'
 import type { Scenario } from '../scenario/schema.ts'
 import type { VariantRecord } from './record.ts'
@@ -28,6 +29,8 @@ export interface RunOptions {
   readonly seed?: number
   readonly repeat?: number
   readonly onEvent?: (event: RunEvent) => void
+  /** Target mode: run against an external proxy started with this command (see target.ts). */
+  readonly targetCommand?: string
 }
 
 export async function runVariant(scenario: Scenario, variantName: string, options: RunOptions = {}): Promise<VariantRecord> {
@@ -46,32 +49,46 @@ export async function runVariant(scenario: Scenario, variantName: string, option
       upstreams.push(up)
     }
     const connector = resolveConnector(variant.connector)
-    const proxy = await startProxy({
-      port: 0,
-      id: `${scenario.name}/${variant.name}/${repeat}`,
-      seed,
-      cluster: {
-        name: scenario.name,
-        endpoints: upstreams.map((u, i) => ({
-          baseUrl: u.url,
-          apiKey: `sk-qcc-lab-fake-${i + 1}`,
-          priority: scenario.upstreams[i]!.priority,
-          weight: scenario.upstreams[i]!.weight,
-        })),
-        connector: variant.connector,
-        strategy: variant.proxy.strategy as StrategyName | undefined,
-        attempts: variant.proxy.attempts,
-        breaker: variant.proxy.breaker,
-        recoverAfterMs: variant.proxy.recoverAfterMs,
-        verifier: variant.proxy.verifier,
-        compat: variant.proxy.compat,
-      },
-    })
-    stack.defer('proxy', () => proxy.close())
-    const collector = collectProxyEvents(proxy.id)
-    stack.defer('event collector', () => collector.stop())
+    const endpoints = upstreams.map((u, i) => ({
+      baseUrl: u.url,
+      apiKey: `sk-qcc-lab-fake-${i + 1}`,
+      priority: scenario.upstreams[i]!.priority,
+      weight: scenario.upstreams[i]!.weight,
+    }))
+    let url: string
+    let stats: () => Promise<unknown>
+    let collector: ReturnType<typeof collectProxyEvents> | undefined
+    if (options.targetCommand !== undefined) {
+      const target = await startTarget(options.targetCommand, scenario.name, endpoints)
+      stack.defer('target proxy', () => target.stop())
+      url = target.url
+      stats = () => target.stats()
+    } else {
+      const proxy = await startProxy({
+        port: 0,
+        id: `${scenario.name}/${variant.name}/${repeat}`,
+        seed,
+        cluster: {
+          name: scenario.name,
+          endpoints,
+          connector: variant.connector,
+          strategy: variant.proxy.strategy as StrategyName | undefined,
+          attempts: variant.proxy.attempts,
+          breaker: variant.proxy.breaker,
+          recoverAfterMs: variant.proxy.recoverAfterMs,
+          verifier: variant.proxy.verifier,
+          compat: variant.proxy.compat,
+        },
+      })
+      stack.defer('proxy', () => proxy.close())
+      const events = collectProxyEvents(proxy.id)
+      stack.defer('event collector', () => events.stop())
+      collector = events
+      url = proxy.url
+      stats = async () => proxy.stats()
+    }
 
-    const samples = await runWorkload(scenario.workload, proxy.url, {
+    const samples = await runWorkload(scenario.workload, url, {
       requestIdPrefix: `${variant.name}-r${repeat}`,
       onProgress: (done, total) => options.onEvent?.({ type: 'progress', scenario: scenario.name, variant: variant.name, done, total }),
     })
@@ -85,10 +102,11 @@ export async function runVariant(scenario: Scenario, variantName: string, option
       seed,
       repeat,
       samples,
-      attempts: [...collector.attempts],
-      requests: [...collector.requests],
+      mode: options.targetCommand !== undefined ? 'target' : 'bundled',
+      attempts: [...(collector?.attempts ?? [])],
+      requests: [...(collector?.requests ?? [])],
       upstreams: upstreams.map((u) => ({ name: u.name, entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })) })),
-      proxyStats: proxy.stats(),
+      proxyStats: await stats(),
       durationMs,
     }
     options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })

@@ -73,7 +73,9 @@ export function parseScenario(text: string, file: string, fallbackName: string):
       else if (r.ok) expect.push(r.expectation)
       else issues.push(`variants[${i}].expect[${j}]${typeof e === 'string' ? '' : '.check'}: ${r.problem}`)
     })
-    const connector: ConnectorSelection = typeof v.connector === 'string'
+    const connector: ConnectorSelection = v.connector === undefined
+      ? { profile: 'tuned-keepalive' }
+      : typeof v.connector === 'string'
       ? { profile: v.connector as ConnectorSelection['profile'] }
       : (() => {
           const { profile, ...overrides } = v.connector
@@ -89,7 +91,11 @@ export function parseScenario(text: string, file: string, fallbackName: string):
     }
     const { unknown } = resolveCompat(proxy.compat ?? [])
     for (const u of unknown) issues.push(`variants[${i}].proxy.compat: unknown compat switch "${u}"; expected one of ${compatNames.join(', ')}`)
-    return { name: v.name, description: v.description, connector, proxy, expect }
+    const bundledOnly: string[] = []
+    if (v.connector !== undefined) bundledOnly.push('connector profile')
+    for (const [key, value] of Object.entries(s.proxy)) if (value !== undefined) bundledOnly.push(`scenario proxy.${key}`)
+    for (const [key, value] of Object.entries(v.proxy ?? {})) if (value !== undefined) bundledOnly.push(key === 'compat' ? 'compat switches' : `proxy.${key}`)
+    return { name: v.name, description: v.description, connector, proxy, bundledOnly, expect }
   })
 
   if (issues.length > 0) throw new ScenarioError(file, issues)

@@ -69,7 +69,8 @@ export type ProxySettings = z.infer<typeof proxySettingsSchema>
 export const variantSchema = z.object({
   name,
   description: z.string().optional(),
-  connector: connectorSelectionSchema,
+  /** Default: the proxy's own default (tuned-keepalive). Setting it makes the variant bundled-proxy-only. */
+  connector: connectorSelectionSchema.optional(),
   /** Merged over the scenario's `proxy` settings (compat lists are added). */
   proxy: proxySettingsSchema.optional(),
   expect: z.array(expectationSchema).min(1, 'a variant needs at least one expectation, or it cannot fail'),
@@ -108,6 +109,8 @@ export interface Scenario {
     readonly connector: import('../../proxy/connector/profiles.ts').ConnectorSelection
     /** The scenario's proxy settings with the variant's merged over them. */
     readonly proxy: ProxySettings
+    /** What an external proxy (target mode) cannot be told through a qcc cache.json; empty = applicable. */
+    readonly bundledOnly: readonly string[]
     readonly expect: readonly Expectation[]
   }>
 }

@@ -38,6 +38,8 @@ export interface Sample {
   readonly sseError?: boolean
   /** A 2xx JSON answer whose body is an error (`{"type":"error"}` or `{"error":…}`). */
   readonly bodyError?: boolean
+  /** The first 200 characters of a non-2xx body. */
+  readonly errorBody?: string
   /** Not sent because the run's time budget ran out. */
   readonly skipped?: boolean
 }
@@ -103,6 +105,7 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
         index, requestId, startMs: start - t0, latencyMs, ttfbMs, status: res.statusCode,
         ...(sse ? { sseEvents: countEvents(text), sseError: /^event: error$/m.test(text) } : {}),
         ...(ok && !sse && isErrorBody(text) ? { bodyError: true } : {}),
+        ...(!ok ? { errorBody: text.slice(0, 200) } : {}),
       }
     } catch (err) {
       return {

@@ -22,7 +22,7 @@ const attempt = (requestId: string, outcome: AttemptEvent['outcome'], over: Part
 /** Three requests: r0 ok; r1 stale socket, not retried, client got 502; r2 stale socket retried, ok. */
 function record(): VariantRecord {
   return {
-    scenario: 's', variant: 'v', connector: resolveConnector({ profile: 'naive-keepalive' }), seed: 1, repeat: 0, durationMs: 12,
+    scenario: 's', variant: 'v', mode: 'bundled', connector: resolveConnector({ profile: 'naive-keepalive' }), seed: 1, repeat: 0, durationMs: 12,
     samples: [
       { index: 0, requestId: 'r0', startMs: 0, latencyMs: 1, status: 200 },
       { index: 1, requestId: 'r1', startMs: 1, latencyMs: 3, status: 502 },
@@ -126,7 +126,7 @@ describe('stability across repeats', () => {
       failures: failures > 0 ? { 'stale-socket': failures } : {},
       expectations: [{ name: 'e', check: 'ok >= 1', pass, expected: '>= 1', actual: 1 }],
     })
-    const run = (repeat: number, v: VariantReport): ScenarioReport => ({ name: 's', file: 'f', description: 'd', seed: 1, repeat, verdict: 'pass', variants: [v] })
+    const run = (repeat: number, v: VariantReport): ScenarioReport => ({ name: 's', file: 'f', description: 'd', seed: 1, repeat, verdict: 'pass', mode: 'bundled', variants: [v], notApplicable: [] })
     const [entry] = stability([run(0, variant(true, 9)), run(1, variant(true, 9)), run(2, variant(false, 8))])
     expect(entry).toMatchObject({ scenario: 's', variant: 'v', runs: 3, expectations: [{ name: 'e', held: 2 }], failureCounts: [8, 9] })
   })
