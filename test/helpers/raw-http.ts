@@ -74,11 +74,4 @@ export async function rawConnect(url: string): Promise<RawConnection> {
 }
 
 /** A port on 127.0.0.1 where nothing listens (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export { freePort as closedPort } from '../../src/shared/ports.ts'

@@ -5,13 +5,13 @@
  * then SIGKILL after 10 s). It talks to the proxy only over HTTP.
  */
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { QccLabError } from '../../shared/errors.ts'
+import { freePort } from '../../shared/ports.ts'
 
 export interface TargetEndpoint {
   readonly baseUrl: string
@@ -45,15 +45,6 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 /** Fills `{config} {cluster} {port} {home}` (shell-quoted). */
 export function fillCommand(template: string, values: Record<'config' | 'cluster' | 'port' | 'home', string>): string {
   return template.replace(/\{(config|cluster|port|home)\}/g, (_m, key: keyof typeof values) => quote(values[key]))
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 function canConnect(port: number): Promise<boolean> {
