@@ -24,6 +24,11 @@ export interface UpstreamSpec {
   readonly behaviour?: Partial<MessageBehaviour>
   /** Seeds fault probabilities. Default 1. */
   readonly seed?: number
+  /**
+   * Simulated network round trip (ms): every answer waits one RTT, and the first request on a new
+   * connection waits one more for the TCP handshake (two more over TLS), as a real network would add.
+   */
+  readonly networkRttMs?: number
 }
 
 export interface FakeUpstream {
@@ -71,6 +76,7 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     random: createRandom(deriveSeed(spec.seed ?? 1, `upstream:${name}`)),
     handlers: () => (extra.length === 0 ? builtIn : [...extra, ...builtIn]),
     faults: () => faults,
+    networkRttMs: spec.networkRttMs ?? 0,
   })
   return {
     name,

@@ -28,6 +28,8 @@ export interface LinkOptions {
   readonly random: Random
   readonly handlers: () => readonly RequestHandler[]
   readonly faults: () => readonly ResolvedFault[]
+  /** See UpstreamSpec.networkRttMs. */
+  readonly networkRttMs?: number
 }
 
 interface Connection {
@@ -197,10 +199,11 @@ export async function startLink(options: LinkOptions): Promise<Link> {
         return
       }
     }
-    let delayMs = 0
+    const rtt = options.networkRttMs ?? 0
+    let delayMs = rtt === 0 ? 0 : rtt + (entry.indexOnConnection === 0 ? rtt * (options.tls ? 2 : 1) : 0)
     let cut: { events: number; mode: 'fin' | 'rst'; fault: string } | undefined
     for (const fault of active) {
-      delayMs = Math.max(delayMs, fault.hooks.delayMs?.(info) ?? 0)
+      delayMs += fault.hooks.delayMs?.(info) ?? 0
       const c = fault.hooks.cutAfterEvents?.(info)
       if (c && !cut) cut = { ...c, fault: fault.kind }
     }

@@ -10,6 +10,7 @@ import { registerList } from './commands/list.ts'
 import { registerProxy } from './commands/proxy.ts'
 import { registerUpstream } from './commands/upstream.ts'
 import { registerExplain } from './commands/explain.ts'
+import { registerBench } from './commands/bench.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerExplain(program)
   registerProxy(program)
   registerUpstream(program)
+  registerBench(program)
   return program
 }
 

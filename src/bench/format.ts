@@ -1,0 +1,74 @@
+/** Terminal and Markdown tables for bench reports and comparisons. */
+import type { BenchReport } from './types.ts'
+import type { Comparison } from './compare.ts'
+
+const pct = (v: number): string => `${(v * 100).toFixed(0)}%`
+const num = (v: number, d = 1): string => v.toFixed(d)
+
+function rows(report: BenchReport): string[][] {
+  return report.results.map((r) => [
+    r.id, num(r.median.rps, 0), pct(r.spread.rps), num(r.median.p50, 2), num(r.median.p99, 2), num(r.median.ttfbP50, 2),
+    num(r.median.connectionsPerRequest, 2), num(r.median.handshakesPerRequest, 2), String(r.median.errors), num(r.median.clientCpuCores, 2),
+  ])
+}
+
+const header = ['configuration', 'req/s', '±', 'p50 ms', 'p99 ms', 'ttfb ms', 'conn/req', 'tls/req', 'errors', 'client cpu']
+
+function table(head: string[], body: string[][]): string {
+  const all = [head, ...body]
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
+  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n')
+}
+
+export function formatBenchTerminal(report: BenchReport): string {
+  const e = report.environment
+  const out = [
+    `qcc-lab bench (${report.mode}): ${report.settings.rounds} rounds × ${report.settings.roundMs} ms per configuration · node ${e.node} · undici ${e.undici} · ${e.cores} × ${e.cpuModel}`,
+    '',
+    table(header, rows(report)),
+    '',
+    'req/s ratios: force-close ÷ tuned, tuned ÷ naive, proxy (tuned) ÷ direct',
+    table(['group', 'fc/tuned', 'tuned/naive', 'proxy/direct'], report.ratios.map((r) => [r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect)])),
+    '',
+    '± = run-to-run spread of req/s ((max − min) / median over rounds); client cpu in cores (2 = both cores busy).',
+  ]
+  return out.join('\n')
+}
+
+function fmtRatio(v: number | null): string {
+  return v === null ? '–' : v.toFixed(2)
+}
+
+export function formatBenchMarkdown(report: BenchReport): string {
+  const e = report.environment
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  return [
+    `### qcc-lab bench (${report.mode})`,
+    '',
+    `${report.settings.rounds} rounds × ${report.settings.roundMs} ms per configuration · node ${e.node} · undici ${e.undici} · ${e.cores} × ${e.cpuModel}${e.gitCommit ? ` · ${e.gitCommit.slice(0, 10)}` : ''}`,
+    '',
+    line(header),
+    line(header.map((_, i) => (i === 0 ? '---' : '---:'))),
+    ...rows(report).map(line),
+    '',
+    line(['group', 'force-close ÷ tuned', 'tuned ÷ naive', 'proxy ÷ direct']),
+    line(['---', '---:', '---:', '---:']),
+    ...report.ratios.map((r) => line([r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect)])),
+    '',
+  ].join('\n')
+}
+
+export function formatComparison(c: Comparison, verbose: boolean): string {
+  const shown = c.changes.filter((x) => verbose || x.worse || x.improvement)
+  const out = [`Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; a change counts beyond ${c.thresholdPct}% and the measured run-to-run spread; gating figures: ${c.gateFigures.join(', ')}.`]
+  if (shown.length > 0) {
+    out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'noise', 'verdict'], shown.map((x) => [
+      x.id, x.figure, num(x.base, 2), num(x.head, 2), `${x.change >= 0 ? '+' : ''}${(x.change * 100).toFixed(1)}%`, pct(x.noise),
+      x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : 'within noise',
+    ])))
+  }
+  if (c.onlyInBase.length > 0) out.push('', `only in base: ${c.onlyInBase.join(', ')}`)
+  if (c.onlyInHead.length > 0) out.push('', `only in head: ${c.onlyInHead.join(', ')}`)
+  out.push('', c.regressions > 0 ? `${c.regressions} regression(s) beyond ${c.thresholdPct}% and the noise.` : 'No regression beyond the threshold and the noise.')
+  return out.join('\n')
+}

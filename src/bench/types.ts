@@ -1,0 +1,69 @@
+/** `qcc-lab/bench-report@1`: what `qcc-lab bench --json` writes and `qcc-lab compare` reads. */
+
+export const benchTargets = ['direct', 'force-close', 'naive-keepalive', 'tuned-keepalive'] as const
+export type BenchTarget = (typeof benchTargets)[number]
+
+export interface BenchConfig {
+  /** `<protocol>/<payload>/c<concurrency>/rtt<ms>/<target>`: the key compare matches on. */
+  readonly id: string
+  readonly target: BenchTarget
+  readonly protocol: 'http' | 'https'
+  readonly payload: 'json' | 'sse'
+  readonly concurrency: number
+  readonly rttMs: number
+}
+
+/** Figures of one round of one configuration. */
+export interface RoundFigures {
+  readonly requests: number
+  readonly rps: number
+  /** Latency to the complete response (ms). */
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  /** Time to the first body byte (ms): the first SSE event for `sse`. */
+  readonly ttfbP50: number
+  readonly errors: Readonly<Record<string, number>>
+  /** New upstream connections per request (1 = no reuse). */
+  readonly connectionsPerRequest: number
+  /** TLS handshakes with the upstream per request (https only). */
+  readonly handshakesPerRequest: number
+  /** The load generator's own CPU, in cores (1 = one core fully busy). */
+  readonly clientCpuCores: number
+}
+
+/** The figures compared between reports, and which direction is better. */
+export const comparedFigures = { rps: 'higher', p50: 'lower', p90: 'lower', p99: 'lower', ttfbP50: 'lower' } as const
+export type ComparedFigure = keyof typeof comparedFigures
+/**
+ * The figures that gate by default: throughput and the median. A p99 from a few thousand samples per
+ * round on a shared 2-core machine moves by tens of percent between identical runs; it is reported
+ * and compared, but gates only when asked (`--gate p99`).
+ */
+export const defaultGateFigures: readonly ComparedFigure[] = ['rps', 'p50']
+
+export interface BenchResult extends BenchConfig {
+  readonly rounds: readonly RoundFigures[]
+  /** Medians across rounds. */
+  readonly median: Omit<RoundFigures, 'errors'> & { readonly errors: number }
+  /** Relative run-to-run spread ((max − min) / median) of each compared figure. */
+  readonly spread: Readonly<Record<ComparedFigure, number>>
+}
+
+export interface BenchReport {
+  readonly schema: 'qcc-lab/bench-report@1'
+  readonly createdAt: string
+  readonly mode: 'quick' | 'full'
+  readonly settings: { readonly rounds: number; readonly roundMs: number; readonly warmupMs: number }
+  readonly environment: {
+    readonly node: string
+    readonly undici: string
+    readonly cpuModel: string
+    readonly cores: number
+    readonly platform: string
+    readonly gitCommit: string | null
+  }
+  readonly results: readonly BenchResult[]
+  /** Per protocol/payload/concurrency/rtt: force-close ÷ tuned and proxy (tuned) ÷ direct, on requests/s. */
+  readonly ratios: ReadonlyArray<{ readonly id: string; readonly forceCloseOverTuned: number | null; readonly tunedOverNaive: number | null; readonly proxyOverDirect: number | null }>
+}

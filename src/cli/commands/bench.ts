@@ -1,0 +1,102 @@
+/** `qcc-lab bench` and `qcc-lab compare`: connector benchmarks, and a comparison that gates changes. */
+import { readFile, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { runBench } from '../../bench/run-bench.ts'
+import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
+import { asBenchReport, compareReports } from '../../bench/compare.ts'
+import { QccLabError, UsageError } from '../../shared/errors.ts'
+import { comparedFigures, defaultGateFigures, type ComparedFigure } from '../../bench/types.ts'
+
+interface BenchFlags {
+  readonly quick?: boolean
+  readonly json?: string
+  readonly markdown?: string
+  readonly rtt?: string
+  readonly concurrency?: string
+  readonly rounds?: string
+  readonly progress?: boolean
+}
+
+function list(flag: string, text: string | undefined, min: number, max: number): number[] | undefined {
+  if (text === undefined) return undefined
+  const values = text.split(',').map((v) => Number(v.trim()))
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min || v > max)) {
+    throw new UsageError(`${flag} takes comma-separated whole numbers from ${min} to ${max}; got "${text}".`)
+  }
+  return values
+}
+
+export async function benchCommand(flags: BenchFlags): Promise<number> {
+  const rounds = list('--rounds', flags.rounds, 1, 20)?.[0]
+  const started = Date.now()
+  const err = process.stderr
+  const report = await runBench({
+    quick: flags.quick === true,
+    rttsMs: list('--rtt', flags.rtt, 0, 1_000),
+    concurrencies: list('--concurrency', flags.concurrency, 1, 512),
+    rounds,
+    onProgress: flags.progress === false ? undefined : (done, total, id) => {
+      const eta = Math.round(((Date.now() - started) / done) * (total - done) / 1000)
+      if (err.isTTY) err.write(`\r\u001b[2K  ${done}/${total} ${id} · ~${eta} s left`)
+      else if (done % 10 === 0 || done === total) err.write(`  ${done}/${total} measured (~${eta} s left)\n`)
+    },
+  })
+  if (err.isTTY && flags.progress !== false) err.write('\r\u001b[2K')
+  process.stdout.write(`${formatBenchTerminal(report)}\n`)
+  if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`)
+  if (flags.markdown) await writeFile(flags.markdown, formatBenchMarkdown(report))
+  return 0
+}
+
+async function readReport(file: string) {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    throw new QccLabError('BAD_REPORT', `Failed to read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`)
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new QccLabError('BAD_REPORT', `Failed to read ${file}: not JSON.`)
+  }
+  return asBenchReport(data, file)
+}
+
+export async function compareCommand(base: string, head: string, flags: { threshold: string; gate?: string; verbose?: boolean; json?: boolean }): Promise<number> {
+  const threshold = Number(flags.threshold)
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1_000) throw new UsageError(`--threshold takes a percentage from 0 to 1000; got "${flags.threshold}".`)
+  const gate = flags.gate === undefined ? undefined : flags.gate.split(',').map((f) => f.trim())
+  const unknown = gate?.filter((f) => !Object.hasOwn(comparedFigures, f)) ?? []
+  if (unknown.length > 0 || gate?.length === 0) throw new UsageError(`--gate takes figures from ${Object.keys(comparedFigures).join(', ')}; got "${flags.gate}".`)
+  const comparison = compareReports(await readReport(base), await readReport(head), threshold, gate as ComparedFigure[] | undefined)
+  process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison, flags.verbose === true)}\n`)
+  return comparison.regressions > 0 ? 1 : 0
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('Benchmark connector profiles (force-close, naive and tuned keep-alive) against direct, over HTTP/HTTPS, JSON/SSE, several concurrencies; upstream and proxies run in child processes.')
+    .option('-q, --quick', 'a smaller matrix (concurrency 64 only, no simulated RTT), under a minute')
+    .option('--json <file>', 'write the report (qcc-lab/bench-report@1)')
+    .option('--markdown <file>', 'write Markdown tables')
+    .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)')
+    .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)')
+    .option('--rounds <n>', 'rounds per configuration (default 3)')
+    .option('--no-progress', 'no progress on stderr')
+    .action(async (flags: BenchFlags) => { process.exitCode = await benchCommand(flags) })
+  program
+    .command('compare')
+    .description('Compare two bench reports: exit 1 when a figure regressed beyond the threshold and the measured noise, 0 otherwise, 2 on unreadable or mismatched reports.')
+    .argument('<base>', 'the baseline report (JSON)')
+    .argument('<head>', 'the report to judge (JSON)')
+    .option('-t, --threshold <pct>', 'smallest change that counts, in percent', '10')
+    .option('-g, --gate <figures>', `figures whose regression fails the comparison (default ${defaultGateFigures.join(',')}; all: ${Object.keys(comparedFigures).join(',')})`)
+    .option('-v, --verbose', 'show every figure, not only real changes')
+    .option('--json', 'machine-readable output')
+    .action(async (base: string, head: string, flags: { threshold: string; gate?: string; verbose?: boolean; json?: boolean }) => {
+      process.exitCode = await compareCommand(base, head, flags)
+    })
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { median, relativeSpread, ratio } from '../../../src/bench/stats.ts'
+import { asBenchReport, compareReports } from '../../../src/bench/compare.ts'
+import { QccLabError } from '../../../src/shared/errors.ts'
+import type { BenchReport, BenchResult, RoundFigures } from '../../../src/bench/types.ts'
+
+const round = (rps: number, p50 = 10): RoundFigures => ({
+  requests: rps, rps, p50, p90: p50 * 2, p99: p50 * 4, ttfbP50: p50, errors: {}, connectionsPerRequest: 0, handshakesPerRequest: 0, clientCpuCores: 0.3,
+})
+
+function result(id: string, rpsRounds: number[], p50 = 10): BenchResult {
+  const rounds = rpsRounds.map((r) => round(r, p50))
+  const rps = median(rpsRounds)
+  return {
+    id, target: 'tuned-keepalive', protocol: 'http', payload: 'json', concurrency: 64, rttMs: 0,
+    rounds,
+    median: { requests: rps, rps, p50, p90: p50 * 2, p99: p50 * 4, ttfbP50: p50, errors: 0, connectionsPerRequest: 0, handshakesPerRequest: 0, clientCpuCores: 0.3 },
+    spread: { rps: relativeSpread(rpsRounds), p50: 0, p90: 0, p99: 0, ttfbP50: 0 },
+  }
+}
+
+function report(results: BenchResult[]): BenchReport {
+  return {
+    schema: 'qcc-lab/bench-report@1', createdAt: '2026-11-26T00:00:00Z', mode: 'quick', settings: { rounds: 3, roundMs: 600, warmupMs: 600 },
+    environment: { node: '24', undici: '8', cpuModel: 'x', cores: 2, platform: 'linux-x64', gitCommit: null },
+    results, ratios: [],
+  }
+}
+
+describe('bench statistics', () => {
+  it('takes medians of odd and even counts', () => {
+    expect(median([3, 1, 2])).toBe(2)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(median([])).toBe(0)
+  })
+
+  it('measures spread as (max - min) / median, 0 for one round', () => {
+    expect(relativeSpread([90, 100, 110])).toBeCloseTo(0.2)
+    expect(relativeSpread([100])).toBe(0)
+    expect(relativeSpread([0, 0])).toBe(0)
+  })
+
+  it('gives no ratio over zero', () => {
+    expect(ratio(1, 2)).toBe(0.5)
+    expect(ratio(1, 0)).toBeNull()
+  })
+})
+
+describe('compareReports', () => {
+  const base = report([result('a', [980, 1000, 1020]), result('b', [500, 510, 520])])
+
+  it('passes a report against a copy of itself', () => {
+    const c = compareReports(base, structuredClone(base))
+    expect(c.regressions).toBe(0)
+    expect(c.changes.every((x) => x.change === 0)).toBe(true)
+  })
+
+  it('flags throughput cut in half as a regression', () => {
+    const head = structuredClone(base) as { results: BenchResult[] } & BenchReport
+    const a = head.results[0]!
+    ;(a.median as { rps: number }).rps = a.median.rps / 2
+    const c = compareReports(base, head)
+    expect(c.regressions).toBe(1)
+    expect(c.changes.find((x) => x.regression)).toMatchObject({ id: 'a', figure: 'rps', change: -0.5 })
+  })
+
+  it('does not flag a change within the measured spread, however large the threshold is exceeded', () => {
+    const noisyBase = report([result('a', [600, 1000, 1400])]) // spread 80 %
+    const head = report([result('a', [500, 700, 900])]) // -30 %
+    const c = compareReports(noisyBase, head, 10)
+    expect(c.changes.find((x) => x.figure === 'rps')).toMatchObject({ regression: false, worse: false })
+  })
+
+  it('does not flag a change beyond the noise but under the threshold', () => {
+    const head = report([result('a', [940, 950, 960]), result('b', [500, 510, 520])]) // -5 %, spread 2 %
+    expect(compareReports(base, head, 10).regressions).toBe(0)
+    expect(compareReports(base, head, 3).regressions).toBe(1)
+  })
+
+  it('treats latency as lower-is-better, and gates on p99 only when asked', () => {
+    const head = report([result('a', [980, 1000, 1020], 10), result('b', [500, 510, 520], 10)])
+    const slower = structuredClone(head) as BenchReport
+    ;(slower.results[0]!.median as { p99: number }).p99 = 80 // was 40
+    expect(compareReports(base, slower).regressions).toBe(0)
+    expect(compareReports(base, slower).changes.find((x) => x.figure === 'p99' && x.id === 'a')).toMatchObject({ worse: true, regression: false })
+    expect(compareReports(base, slower, 10, ['p99']).regressions).toBe(1)
+  })
+
+  it('reports configurations present on one side only, and refuses reports with nothing in common', () => {
+    const head = report([result('a', [1000, 1000, 1000]), result('c', [1, 1, 1])])
+    const c = compareReports(base, head)
+    expect(c.onlyInBase).toEqual(['b'])
+    expect(c.onlyInHead).toEqual(['c'])
+    expect(() => compareReports(base, report([result('z', [1, 1, 1])]))).toThrow(/share no configuration/)
+  })
+
+  it('refuses a file that is not a bench report', () => {
+    expect(() => asBenchReport({ schema: 'qcc-lab/run-report@1', scenarios: [] }, 'x.json')).toThrow(QccLabError)
+    expect(() => asBenchReport(null, 'x.json')).toThrow(/not a qcc-lab\/bench-report@1 file/)
+  })
+})
