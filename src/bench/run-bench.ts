@@ -154,8 +154,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const concurrencies = options.concurrencies ?? (options.quick ? [64] : [1, 8, 64])
   const rtts = options.rttsMs ?? (options.quick ? [0] : [0, 20])
   const rounds = options.rounds ?? 3
-  const roundMs = options.roundMs ?? (options.quick ? 600 : 1_500)
+  const roundMs = options.roundMs ?? (options.quick ? 500 : 800)
   const warmupMs = roundMs
+  // Unrecorded rounds first. Measured on the 2-core machine: with 11 processes JIT-compiling at once,
+  // throughput kept rising for about 20 s; rounds after that varied by ±10-20 %.
+  const warmupRounds = options.quick ? 2 : 1
 
   const hosts: Host[] = []
   const pools: Pool[] = []
@@ -191,9 +194,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const perConfig = new Map<string, RoundFigures[]>(configs.map((c) => [c.id, []]))
     const total = configs.length * rounds
     let done = 0
-    // A full unrecorded round first: the processes' JIT, TLS and pools warm up (measured rounds after a
-    // short warm-up were consistently 30-50 % slower in round one than later).
-    for (const c of configs) await measure(c.pool, c, warmupMs, undefined)
+    for (let w = 0; w < warmupRounds; w++) for (const c of configs) await measure(c.pool, c, warmupMs, undefined)
     for (let r = 0; r < rounds; r++) {
       // Rotate the order every round so no configuration always runs first or last.
       const order = configs.map((_, i) => configs[(i + r * Math.max(1, Math.floor(configs.length / rounds))) % configs.length]!)
@@ -231,7 +232,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       schema: 'qcc-lab/bench-report@1',
       createdAt: new Date().toISOString(),
       mode: options.quick ? 'quick' : 'full',
-      settings: { rounds, roundMs, warmupMs },
+      settings: { rounds, roundMs, warmupMs: warmupMs * warmupRounds },
       environment: {
         node: process.versions.node,
         undici: (require('undici/package.json') as { version: string }).version,
