@@ -34,6 +34,8 @@ export interface LinkOptions {
 
 interface Connection {
   readonly id: number
+  /** The server closed it (FIN sent): a request still arriving crossed the close and is refused. */
+  closing: boolean
   readonly socket: net.Socket
   /** The TCP socket under a TLS socket (RST must go to it); the same socket for plain HTTP. */
   raw: net.Socket
@@ -77,12 +79,13 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     const record: ConnectionRecord = { id, openedAtMs: now(), requests: 0 }
     ledger.openConnection(record)
     const conn: Connection = {
-      id, socket, raw, idleSince: now(), nextIndex: 0, timers: new Set(),
+      id, closing: false, socket, raw, idleSince: now(), nextIndex: 0, timers: new Set(),
       stub: {
         id,
         get requestsServed() { return record.requests },
         end(reason) {
           record.closedBy ??= `fault:${reason}`
+          conn.closing = true
           clearTimers(conn)
           socket.end()
         },
@@ -126,6 +129,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     conn.stub.setIdleTimer(DEFAULT_IDLE_MS, () => {
       const record = ledger.connection(conn.id)
       if (record) record.closedBy ??= 'idle-timeout'
+      conn.closing = true
       conn.socket.end()
     })
   }
@@ -160,6 +164,13 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     })
     const record = ledger.connection(conn.id)
     if (record) record.requests++
+    if (conn.closing) {
+      // The server already sent its FIN: a real server's kernel answers a request that crossed it with RST.
+      entry.outcome = 'dropped'
+      entry.fault = record?.closedBy ?? 'closed'
+      conn.raw.resetAndDestroy()
+      return
+    }
 
     const info: RequestInfo = {
       requestId: entry.requestId,
@@ -183,6 +194,9 @@ export async function startLink(options: LinkOptions): Promise<Link> {
             entry.outcome = 'answered'
             entry.status = status
             if (res.shouldKeepAlive && !conn.socket.destroyed) goIdle(conn)
+          })
+          res.once('close', () => {
+            if (entry.outcome === 'in-flight') entry.outcome = 'cut'
           })
           const ka = keepAliveHeader()
           res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)), ...(ka !== null && res.shouldKeepAlive ? { 'keep-alive': ka } : {}) })
@@ -271,7 +285,11 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       return
     }
     for await (const chunk of body) {
-      if (!res.write(chunk)) await once(res, 'drain')
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+      if (res.destroyed) {
+        body.destroy()
+        return
+      }
       events += String(chunk).split('\n\n').length - 1
       if (events >= cut.events) {
         // Let the bytes leave before the close, so the client really saw them.

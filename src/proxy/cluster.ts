@@ -162,7 +162,7 @@ export class Cluster {
       return
     }
     const error = result.answer
-      ? `HTTP ${result.answer.status}: ${result.answer.body.toString('utf8').slice(0, 500)}`
+      ? `HTTP ${result.answer.status}: ${result.answer.body.subarray(0, 2_000).toString('utf8').slice(0, 500)}`
       : `${o}${result.errorMessage ? `: ${result.errorMessage}` : ''}`
     this.#log.debug('upstream.error', `[${requestId}] ${e.id}: ${error.slice(0, 300)}`)
     const status = result.status ?? 0
@@ -175,7 +175,9 @@ export class Cluster {
       return
     }
     if (clientFault) {
-      // The request's own fault (400, 404, 413…): says nothing about the endpoint.
+      // The request's own fault (400, 404, 413…): says nothing about the endpoint. A half-open probe that
+      // got one gave no verdict either: free its slot so the next request can probe.
+      e.breaker.onAbandon()
       this.#log.info('upstream.client-error', `[${requestId}] ${e.id} answered ${status}; not counted against its health`)
       return
     }

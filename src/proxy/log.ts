@@ -44,6 +44,8 @@ export interface ProxyLogOptions {
 
 export class ProxyLog {
   readonly #records: LogRecord[] = []
+  /** Index of the oldest record once the ring is full. */
+  #next = 0
   readonly #capacity: number
   readonly #secrets: readonly string[]
   readonly #stream: WriteStream | undefined
@@ -72,8 +74,12 @@ export class ProxyLog {
     const clean = this.redact(message)
     const line = `${formatTime(time)} - qcc-lab.proxy - ${level} - ${event}: ${clean}`
     const record: LogRecord = { proxyId: this.#options.proxyId, time, level, event, message: clean, line }
-    this.#records.push(record)
-    if (this.#records.length > this.#capacity) this.#records.splice(0, this.#records.length - this.#capacity)
+    if (this.#records.length < this.#capacity) this.#records.push(record)
+    else {
+      // A ring: overwrite the oldest instead of shifting the whole array on every line.
+      this.#records[this.#next] = record
+      this.#next = (this.#next + 1) % this.#capacity
+    }
     this.#stream?.write(`${line}\n`)
     if (logChannel.hasSubscribers) logChannel.publish(record)
   }
@@ -83,8 +89,9 @@ export class ProxyLog {
   warn(event: string, message: string): void { this.log('WARNING', event, message) }
   error(event: string, message: string): void { this.log('ERROR', event, message) }
 
+  /** Kept records, oldest first. */
   records(): readonly LogRecord[] {
-    return this.#records
+    return this.#next === 0 ? this.#records : [...this.#records.slice(this.#next), ...this.#records.slice(0, this.#next)]
   }
 
   async close(): Promise<void> {

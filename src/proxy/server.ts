@@ -152,7 +152,11 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     sessions: affinity.size,
   })
 
-  /** One attempt on one endpoint, with the connector's stale-socket retry; publishes each try. */
+  /**
+   * One attempt on one endpoint, with the connector's stale-socket retry; publishes each try. Like nginx's
+   * extra try after an error on a cached connection, that retry does not use up the attempt loop's budget
+   * (5 attempts, 2 per endpoint): it is at most one per attempt, on a brand-new connection.
+   */
   const attemptEndpoint = async (ep: Endpoint, request: UpstreamRequest, res: http.ServerResponse, requestId: string, attemptNo: number): Promise<{ result: AttemptResult; tries: number }> => {
     const options = { bufferBody: compat.has('buffered-streaming'), silentCut: compat.has('midstream-silent-cut') }
     const publish = (result: AttemptResult, attempt: number, staleRetry: boolean): void => {
@@ -223,7 +227,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const original = chunks.length === 0 ? null : Buffer.concat(chunks)
-    const body = url.pathname === '/v1/messages' ? overrideModel(original, requestId) : original
+    const body = url.pathname === '/v1/messages' && config.cluster.modelOverride ? overrideModel(original, requestId) : original
     const headers = (ep: Endpoint): Record<string, string> => {
       const h = upstreamHeaders(req.rawHeaders, ep.apiKey, compat.has('duplicate-auth-headers'))
       // The historical bug: the client's length travels with a re-serialised body.

@@ -105,7 +105,7 @@ describe('target mode', () => {
     expect(report.scenarios[0].notApplicable[0].reason).toMatch(/compat switches/)
     // The external proxy's own stats were read over HTTP.
     expect(report.scenarios[0].variants[0].proxyStats).toMatchObject({ total_requests: 20 })
-  })
+  }, 120_000)
 
   it('exits 2 when the target command does not come up, with its output', async () => {
     const r = await run(['run', 'overloaded-529', '--target-cmd', 'echo broken proxy {port}; exit 3'])

@@ -26,5 +26,5 @@ describe('the scenario catalogue', () => {
     const reports = records.map((r) => summarizeVariant(r, scenario.variants.find((v) => v.name === r.variant)!.expect))
     const failed = reports.flatMap((v) => v.expectations.filter((e) => !e.pass).map((e) => `${v.name}: ${e.name} (expected ${e.expected}, got ${e.actual}); ${v.diagnosis[0]?.explanation ?? ''}`))
     expect(failed).toEqual([])
-  })
+  }, 90_000)
 })

@@ -41,5 +41,5 @@ describe('stale-keepalive scenario', () => {
     })
     expect(second.map(figures)).toEqual(first.map(figures))
     await vi.waitFor(() => expect(tcpHandles()).toBeLessThanOrEqual(before))
-  })
+  }, 90_000)
 })

@@ -105,7 +105,8 @@ describe('shared-client-reset', () => {
       server = await scriptedServer((_n, socket) => socket.end()) // every request: connection closed, a transient error
       const f = await startFixture({
         connector: 'tuned-keepalive',
-        upstreams: [{ name: 'slow', behaviour: { textDeltas: 6, eventIntervalMs: 60 } }],
+        // 30 events 60 ms apart: the stream outlives the failing request by well over a second.
+        upstreams: [{ name: 'slow', behaviour: { textDeltas: 30, eventIntervalMs: 60 } }],
         extraEndpoints: [server.url],
         cluster: { compat: [...compat], strategy: 'round_robin', attempts: { max: 1 } },
       })

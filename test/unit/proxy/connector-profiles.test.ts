@@ -34,8 +34,8 @@ describe('naive-keepalive', () => {
   })
 
   it('ignores the upstream\'s Keep-Alive hint and reuses the connection anyway', async () => {
-    // Honest `timeout=1`: a client that honours it (minus a margin) would not reuse at all.
-    fx = await startFixture({ connector: 'naive-keepalive', upstreams: [{ faults: [{ kind: 'idle-close', idleMs: 1_000 }] }] })
+    // Honest `timeout=1` (1.999 s rounds down): a client that honours it (minus a margin) would not reuse at all.
+    fx = await startFixture({ connector: 'naive-keepalive', upstreams: [{ faults: [{ kind: 'idle-close', idleMs: 1_999 }] }] })
     await fx.send('a')
     await fx.send('b')
     expect(fx.upstreams[0]!.ledger.summary().connections).toBe(1)
@@ -59,7 +59,7 @@ describe('tuned-keepalive', () => {
   })
 
   it('honours the upstream\'s Keep-Alive hint: timeout=1 minus the 2 s margin means no reuse', async () => {
-    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: [{ faults: [{ kind: 'idle-close', idleMs: 1_000 }] }] })
+    fx = await startFixture({ connector: 'tuned-keepalive', upstreams: [{ faults: [{ kind: 'idle-close', idleMs: 1_999 }] }] })
     await fx.send('a')
     await fx.send('b')
     expect(fx.upstreams[0]!.ledger.summary().connections).toBe(2)

@@ -47,10 +47,25 @@ describe('no "All 0 endpoints failed" while an endpoint is enabled', () => {
     for (let i = 0; i < 4; i++) await fx.send(`warm-${i}`)
     const tiers = fx.proxy.stats().endpoints.map((e) => (e as Record<string, unknown>).tier)
     expect(tiers).toEqual(['circuit-open', 'degraded'])
-    fx.upstreams[1]!.setBehaviour({})
+    fx.upstreams[1]!.resetHandlers()
+    const before = events(fx, 'lb.degraded-fallback').length
     const res = await fx.send('after')
-    expect(res.status).not.toBe(502)
-    expect(events(fx, 'lb.degraded-fallback').length).toBeGreaterThan(0)
+    expect(res.status).toBe(200)
+    expect(fx.upstreams[1]!.ledger.byRequestId('after').map((e) => e.status)).toEqual([200])
+    expect(events(fx, 'lb.degraded-fallback').length).toBe(before + 1)
+
+  })
+
+  it('tries a circuit-open endpoint when it is the only one left (panic), instead of answering "All 0"', async () => {
+    const clock = manualClock()
+    fx = await startFixture({ connector: 'tuned-keepalive', clock: clock.now, cluster: { attempts: { max: 1 } } })
+    fx.upstreams[0]!.use(answer(503, 'overloaded_error'))
+    for (let i = 0; i < 3; i++) await fx.send(`warm-${i}`)
+    expect((fx.proxy.stats().endpoints[0] as Record<string, unknown>).tier).toBe('circuit-open')
+    fx.upstreams[0]!.resetHandlers()
+    const res = await fx.send('panic')
+    expect(res.status).toBe(200)
+    expect(events(fx, 'lb.panic').length).toBe(1)
   })
 
   it('compat lb-healthy-only brings back the seed\'s 502 {"error": "All 0 endpoints failed"}', async () => {
