@@ -165,7 +165,8 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     const record = ledger.connection(conn.id)
     if (record) record.requests++
     if (conn.closing) {
-      // The server already sent its FIN: a real server's kernel answers a request that crossed it with RST.
+      // The server already sent its FIN: the request crossed the close and is never answered (a real
+      // server's kernel would reset it); the connection is destroyed.
       entry.outcome = 'dropped'
       entry.fault = record?.closedBy ?? 'closed'
       conn.raw.resetAndDestroy()

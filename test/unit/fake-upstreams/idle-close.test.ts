@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import net from 'node:net'
+import { once } from 'node:events'
 import { startFakeUpstream, type FakeUpstream } from '../../../fake-upstreams/index.ts'
 import { rawConnect } from '../../helpers/raw-http.ts'
 
@@ -63,5 +65,31 @@ describe('idle-close fault', () => {
     await conn.responses(2)
     expect(upstream.ledger.entries().map((e) => [e.requestId, e.connectionId, e.indexOnConnection])).toEqual([['a', 1, 0], ['b', 1, 1]])
     conn.socket.destroy()
+  })
+})
+
+describe('a request that crosses the FIN', () => {
+  it('is never answered: recorded as dropped, and the connection is closed for good', async () => {
+    const up = await startFakeUpstream({ faults: [{ kind: 'idle-close', idleMs: 20, mode: 'fin' }] })
+    // allowHalfOpen: the client keeps its side open after the server's FIN, so it can still write.
+    const { port } = new URL(up.url)
+    const socket = net.connect({ host: '127.0.0.1', port: Number(port), allowHalfOpen: true })
+    try {
+      let received = ''
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString() })
+      socket.on('error', () => undefined)
+      const request = (id: string) => `POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-request-id: ${id}\r\ncontent-length: 16\r\n\r\n{"messages": []}`
+      await once(socket, 'connect')
+      socket.write(request('first'))
+      await once(socket, 'end') // the idle-close FIN
+      const answered = received
+      socket.write(request('late'))
+      await vi.waitFor(() => expect(up.ledger.byRequestId('late').map((e) => e.outcome)).toEqual(['dropped']))
+      await vi.waitFor(() => expect(up.openConnections()).toBe(0))
+      expect(received).toBe(answered) // not one byte for the late request
+    } finally {
+      socket.destroy()
+      await up.close()
+    }
   })
 })
