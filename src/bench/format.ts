@@ -27,8 +27,8 @@ export function formatBenchTerminal(report: BenchReport): string {
     '',
     table(header, rows(report)),
     '',
-    'req/s ratios: force-close ÷ tuned, tuned ÷ naive, proxy (tuned) ÷ direct',
-    table(['group', 'fc/tuned', 'tuned/naive', 'proxy/direct'], report.ratios.map((r) => [r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect)])),
+    'req/s ratios: force-close ÷ tuned, tuned ÷ naive, proxy (tuned) ÷ direct, nginx ÷ direct (with --anchor nginx)',
+    table(['group', 'fc/tuned', 'tuned/naive', 'proxy/direct', 'nginx/direct'], report.ratios.map((r) => [r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect), fmtRatio(r.nginxOverDirect ?? null)])),
     '',
     '± = run-to-run spread of req/s ((max − min) / median over rounds); client cpu in cores (2 = both cores busy).',
   ]
@@ -51,9 +51,9 @@ export function formatBenchMarkdown(report: BenchReport): string {
     line(header.map((_, i) => (i === 0 ? '---' : '---:'))),
     ...rows(report).map(line),
     '',
-    line(['group', 'force-close ÷ tuned', 'tuned ÷ naive', 'proxy ÷ direct']),
-    line(['---', '---:', '---:', '---:']),
-    ...report.ratios.map((r) => line([r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect)])),
+    line(['group', 'force-close ÷ tuned', 'tuned ÷ naive', 'proxy ÷ direct', 'nginx ÷ direct']),
+    line(['---', '---:', '---:', '---:', '---:']),
+    ...report.ratios.map((r) => line([r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect), fmtRatio(r.nginxOverDirect ?? null)])),
     '',
   ].join('\n')
 }

@@ -16,6 +16,7 @@ import { Pool } from 'undici'
 import { classifyError } from '../proxy/outcome.ts'
 import { messageBody } from '../harness/workload/run-workload.ts'
 import type { HostSpec } from './host.ts'
+import { startNginx, type Nginx } from './nginx.ts'
 import { median, ratio, relativeSpread, round3 } from './stats.ts'
 import { benchTargets, comparedFigures, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
 import type { LedgerSummary } from '../../fake-upstreams/index.ts'
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readonly rttsMs?: readonly number[]
   readonly rounds?: number
   readonly roundMs?: number
+  /** Also measure a local nginx with an upstream keepalive pool in front of the same upstream. */
+  readonly anchor?: 'nginx'
   readonly onProgress?: (done: number, total: number, id: string) => void
 }
 
@@ -161,11 +164,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const warmupRounds = options.quick ? 2 : 1
 
   const hosts: Host[] = []
+  const anchors: Nginx[] = []
   const pools: Pool[] = []
+  const targets: BenchTarget[] = options.anchor === 'nginx' ? [...benchTargets, 'nginx'] : [...benchTargets]
   try {
     // One upstream per protocol × RTT, and one proxy per connector profile in front of it.
     const upstreams = new Map<string, Host>()
     const proxies = new Map<string, Host>()
+    const anchorUrls = new Map<string, string>()
     for (const protocol of protocols) {
       for (const rttMs of rtts) {
         const up = await startHost({ role: 'upstream', tls: protocol === 'https', rttMs })
@@ -177,13 +183,20 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           hosts.push(px)
           proxies.set(`${protocol}/${rttMs}/${target}`, px)
         }
+        if (options.anchor === 'nginx') {
+          const nx = await startNginx(up.url)
+          anchors.push(nx)
+          anchorUrls.set(`${protocol}/${rttMs}`, nx.url)
+        }
       }
     }
     const configs: Array<BenchConfig & { pool: Pool; upstream: Host }> = []
     for (const protocol of protocols) for (const payload of payloads) for (const concurrency of concurrencies) for (const rttMs of rtts) {
-      for (const target of benchTargets) {
+      for (const target of targets) {
         const upstream = upstreams.get(`${protocol}/${rttMs}`)!
-        const url = target === 'direct' ? upstream.url : proxies.get(`${protocol}/${rttMs}/${target}`)!.url
+        const url = target === 'direct' ? upstream.url
+          : target === 'nginx' ? anchorUrls.get(`${protocol}/${rttMs}`)!
+            : proxies.get(`${protocol}/${rttMs}/${target}`)!.url
         const pool = new Pool(url, { allowH2: false, connections: concurrency, connect: { rejectUnauthorized: false } })
         pools.push(pool)
         const base = { target: target as BenchTarget, protocol, payload, concurrency, rttMs }
@@ -227,6 +240,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       forceCloseOverTuned: nullableRound(ratio(rps(g, 'force-close'), rps(g, 'tuned-keepalive'))),
       tunedOverNaive: nullableRound(ratio(rps(g, 'tuned-keepalive'), rps(g, 'naive-keepalive'))),
       proxyOverDirect: nullableRound(ratio(rps(g, 'tuned-keepalive'), rps(g, 'direct'))),
+      ...(options.anchor === 'nginx' ? { nginxOverDirect: nullableRound(ratio(rps(g, 'nginx'), rps(g, 'direct'))) } : {}),
     }))
     return {
       schema: 'qcc-lab/bench-report@1',
@@ -246,6 +260,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
   } finally {
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)))
+    await Promise.all(anchors.map((a) => a.close()))
     await Promise.all(hosts.map((h) => h.close()))
   }
 }

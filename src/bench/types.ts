@@ -1,7 +1,8 @@
 /** `qcc-lab/bench-report@1`: what `qcc-lab bench --json` writes and `qcc-lab compare` reads. */
 
 export const benchTargets = ['direct', 'force-close', 'naive-keepalive', 'tuned-keepalive'] as const
-export type BenchTarget = (typeof benchTargets)[number]
+/** `nginx`: the outside anchor (`--anchor nginx`). */
+export type BenchTarget = (typeof benchTargets)[number] | 'nginx'
 
 export interface BenchConfig {
   /** `<protocol>/<payload>/c<concurrency>/rtt<ms>/<target>`: the key compare matches on. */
@@ -65,5 +66,5 @@ export interface BenchReport {
   }
   readonly results: readonly BenchResult[]
   /** Per protocol/payload/concurrency/rtt: force-close ÷ tuned and proxy (tuned) ÷ direct, on requests/s. */
-  readonly ratios: ReadonlyArray<{ readonly id: string; readonly forceCloseOverTuned: number | null; readonly tunedOverNaive: number | null; readonly proxyOverDirect: number | null }>
+  readonly ratios: ReadonlyArray<{ readonly id: string; readonly forceCloseOverTuned: number | null; readonly tunedOverNaive: number | null; readonly proxyOverDirect: number | null; readonly nginxOverDirect?: number | null }>
 }

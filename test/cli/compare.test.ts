@@ -51,3 +51,21 @@ describe('qcc-lab compare', () => {
     expect((await run(['compare', a, b, '--threshold', 'lots'])).code).toBe(2)
   })
 })
+
+describe('qcc-lab bench --anchor', () => {
+  it('says how to install nginx and exits 2 when nginx is not on PATH', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, 'bench', '--quick', '--anchor', 'nginx'], {
+        env: { ...process.env, PATH: path.dirname(process.execPath), NO_COLOR: '1' },
+      }, (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }))
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/nginx is not on PATH\. Install it \(Debian\/Ubuntu: `apt-get install nginx`\)/)
+  })
+
+  it('rejects an unknown anchor', async () => {
+    const r = await run(['bench', '--quick', '--anchor', 'haproxy'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--anchor: only "nginx" is supported/)
+  })
+})

@@ -2,6 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { runBench } from '../../bench/run-bench.ts'
+import { nginxBinary, nginxInstallHint } from '../../bench/nginx.ts'
 import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
 import { asBenchReport, compareReports } from '../../bench/compare.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
@@ -15,6 +16,7 @@ interface BenchFlags {
   readonly concurrency?: string
   readonly rounds?: string
   readonly progress?: boolean
+  readonly anchor?: string
 }
 
 function list(flag: string, text: string | undefined, min: number, max: number): number[] | undefined {
@@ -28,6 +30,8 @@ function list(flag: string, text: string | undefined, min: number, max: number):
 
 export async function benchCommand(flags: BenchFlags): Promise<number> {
   const rounds = list('--rounds', flags.rounds, 1, 20)?.[0]
+  if (flags.anchor !== undefined && flags.anchor !== 'nginx') throw new UsageError(`--anchor: only "nginx" is supported; got "${flags.anchor}".`)
+  if (flags.anchor === 'nginx' && !nginxBinary()) throw new UsageError(nginxInstallHint)
   const started = Date.now()
   const err = process.stderr
   const report = await runBench({
@@ -35,6 +39,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     rttsMs: list('--rtt', flags.rtt, 0, 1_000),
     concurrencies: list('--concurrency', flags.concurrency, 1, 512),
     rounds,
+    anchor: flags.anchor as 'nginx' | undefined,
     onProgress: flags.progress === false ? undefined : (done, total, id) => {
       const eta = Math.round(((Date.now() - started) / done) * (total - done) / 1000)
       if (err.isTTY) err.write(`\r\u001b[2K  ${done}/${total} ${id} · ~${eta} s left`)
@@ -85,6 +90,7 @@ export function registerBench(program: Command): void {
     .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)')
     .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)')
     .option('--rounds <n>', 'rounds per configuration (default 3)')
+    .option('--anchor <name>', 'also measure an outside reference: nginx (on PATH) with an upstream keepalive pool')
     .option('--no-progress', 'no progress on stderr')
     .action(async (flags: BenchFlags) => { process.exitCode = await benchCommand(flags) })
   program
