@@ -250,6 +250,7 @@ export class Cluster {
       tier: this.tier(e),
       breaker: { state: b.state, consecutive_failures: b.consecutiveFailures, opened_at: b.openedAt === null ? null : new Date(b.openedAt).toISOString() },
       in_failure_queue: this.queue.has(e.id),
+      failure_queue_reason: this.queue.has(e.id) ? this.#log.redact(this.queue.reason(e.id) ?? '').slice(0, 300) : null,
       cooling_until: e.coolingUntil > now ? new Date(e.coolingUntil).toISOString() : null,
       connector_profile: e.profile,
       pool: { connected: pool.connected, free: pool.free, pending: pool.pending, running: pool.running },

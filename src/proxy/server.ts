@@ -123,34 +123,37 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   let lastUsed: string | null = null
   let inFlight = 0
 
-  const stats = (): ProxyStats => ({
-    total_requests: counters.total,
-    successful_requests: counters.ok,
-    failed_requests: counters.failed,
-    success_rate: counters.total === 0 ? 100 : Math.round((counters.ok / counters.total) * 10_000) / 100,
-    start_time: localIso(startedAt),
-    uptime: Math.round((clock() - startedAt) / 10) / 100,
-    last_used_endpoint_id: lastUsed,
-    endpoints: cluster.endpoints.map((e) => cluster.endpointStats(e) as ProxyStats['endpoints'][number]),
-    total_endpoints: cluster.endpoints.length,
-    healthy_endpoints: cluster.endpoints.filter((e) => cluster.endpointStats(e).is_healthy === true).length,
-    failed_endpoints: cluster.queue.ids(),
-    failure_queue_size: cluster.queue.size,
-    endpoint_verify_counts: cluster.queue.verifyCounts(),
-    proxy: 'qcc-lab',
-    cluster: cluster.name,
-    strategy: cluster.strategyName,
-    compat: [...compat],
-    stale_retries: counters.staleRetries,
-    attempts_by_outcome: { ...counters.byOutcome },
-    failure_queue_stats: {
-      total_failed: cluster.queue.stats.totalFailed,
-      total_verified: cluster.queue.stats.totalVerified,
-      total_recovered: cluster.queue.stats.totalRecovered,
-      total_still_failed: cluster.queue.stats.totalStillFailed,
-    },
-    sessions: affinity.size,
-  })
+  const stats = (): ProxyStats => {
+    const endpoints = cluster.endpoints.map((e) => cluster.endpointStats(e) as ProxyStats['endpoints'][number])
+    return {
+      total_requests: counters.total,
+      successful_requests: counters.ok,
+      failed_requests: counters.failed,
+      success_rate: counters.total === 0 ? 100 : Math.round((counters.ok / counters.total) * 10_000) / 100,
+      start_time: localIso(startedAt),
+      uptime: Math.round((clock() - startedAt) / 10) / 100,
+      last_used_endpoint_id: lastUsed,
+      endpoints,
+      total_endpoints: endpoints.length,
+      healthy_endpoints: endpoints.filter((e) => e.is_healthy === true).length,
+      failed_endpoints: cluster.queue.ids(),
+      failure_queue_size: cluster.queue.size,
+      endpoint_verify_counts: cluster.queue.verifyCounts(),
+      proxy: 'qcc-lab',
+      cluster: cluster.name,
+      strategy: cluster.strategyName,
+      compat: [...compat],
+      stale_retries: counters.staleRetries,
+      attempts_by_outcome: { ...counters.byOutcome },
+      failure_queue_stats: {
+        total_failed: cluster.queue.stats.totalFailed,
+        total_verified: cluster.queue.stats.totalVerified,
+        total_recovered: cluster.queue.stats.totalRecovered,
+        total_still_failed: cluster.queue.stats.totalStillFailed,
+      },
+      sessions: affinity.size,
+    }
+  }
 
   /**
    * One attempt on one endpoint, with the connector's stale-socket retry; publishes each try. Like nginx's

@@ -16,10 +16,6 @@ export class DisposeStack {
     return fn
   }
 
-  get size(): number {
-    return this.#items.length
-  }
-
   /** Runs every disposer, last first. Throws an AggregateError naming each one that failed. */
   async dispose(): Promise<void> {
     this.#disposed = true

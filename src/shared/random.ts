@@ -2,8 +2,6 @@
 export interface Random {
   /** A float in [0, 1). */
   next(): number
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number
   readonly seed: number
 }
 
@@ -17,11 +15,7 @@ export function createRandom(seed: number): Random {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-  return {
-    seed,
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-  }
+  return { seed, next }
 }
 
 /** Derives an independent stream for a named component, so adding one consumer does not shift another. */

@@ -2,7 +2,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -168,8 +167,4 @@ describe('qcc-lab upstream start', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/faults\[0\]\.kind: unknown fault kind "slow-loris"/)
   })
-})
-
-it('leaves no stray pid files in the test home', () => {
-  expect(existsSync(path.join(home, 'proxy-0.pid'))).toBe(false)
 })

@@ -18,8 +18,4 @@ export type StrategyName = keyof typeof strategies
 
 export const strategyNames = Object.keys(strategies) as StrategyName[]
 
-export function isStrategyName(name: unknown): name is StrategyName {
-  return typeof name === 'string' && Object.hasOwn(strategies, name)
-}
-
 export type { BalancerEndpoint, BalancerContext, Strategy } from './types.ts'

@@ -129,6 +129,7 @@ describe('failure queue and verifier', () => {
     fx.upstreams[0]!.use(authFail)
     expect((await fx.send('r1')).status).toBe(200)
     expect(fx.proxy.stats()).toMatchObject({ failed_endpoints: [endpointStats(fx, 0).id], failure_queue_size: 1 })
+    expect(endpointStats(fx, 0).failure_queue_reason).toMatch(/^HTTP 401: \{"type":"error","error":\{"type":"authentication_error"/)
     for (let i = 2; i < 6; i++) await fx.send(`r${i}`)
     expect(fx.upstreams[0]!.ledger.summary().received).toBe(1) // never handed normal traffic again
     await fx.proxy.verifyNow()
