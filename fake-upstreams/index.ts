@@ -29,6 +29,18 @@ export interface UpstreamSpec {
    * connection waits one more for the TCP handshake (two more over TLS), as a real network would add.
    */
   readonly networkRttMs?: number
+  /**
+   * Render each distinct request's answer once through the msw handlers and replay those bytes (status,
+   * headers, body chunk by chunk) for every identical request after it. Faults, RTT, the ledger and
+   * connection handling are unchanged; only message ids repeat. For benchmarks, where msw's per-request
+   * cost (a Request, web streams, an AbortController each) would otherwise be what is measured.
+   */
+  readonly prerender?: boolean
+  /**
+   * How long an idle keep-alive connection stays open, said in the `Keep-Alive: timeout=` header (default
+   * 5 s, Node's own). Faults such as idle-close override both.
+   */
+  readonly idleTimeoutMs?: number
 }
 
 export interface FakeUpstream {
@@ -77,15 +89,26 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     handlers: () => (extra.length === 0 ? builtIn : [...extra, ...builtIn]),
     faults: () => faults,
     networkRttMs: spec.networkRttMs ?? 0,
+    prerender: spec.prerender ?? false,
+    idleTimeoutMs: spec.idleTimeoutMs,
   })
   return {
     name,
     url: link.url,
     ledger: link.ledger,
     setFaults(next) { faults = resolveFaults(next) },
-    setBehaviour(next) { behaviour = { ...behaviour, ...next } },
-    use(...handlers) { extra = [...handlers, ...extra] },
-    resetHandlers() { extra = [] },
+    setBehaviour(next) {
+      behaviour = { ...behaviour, ...next }
+      link.clearPrerendered()
+    },
+    use(...handlers) {
+      extra = [...handlers, ...extra]
+      link.clearPrerendered()
+    },
+    resetHandlers() {
+      extra = []
+      link.clearPrerendered()
+    },
     openConnections: () => link.openConnections(),
     close: () => link.close(),
   }

@@ -30,7 +30,22 @@ export interface LinkOptions {
   readonly faults: () => readonly ResolvedFault[]
   /** See UpstreamSpec.networkRttMs. */
   readonly networkRttMs?: number
+  /** See UpstreamSpec.prerender. */
+  readonly prerender?: boolean
+  /** See UpstreamSpec.idleTimeoutMs. */
+  readonly idleTimeoutMs?: number
 }
+
+/** A response rendered once through the handlers and replayed byte for byte (UpstreamSpec.prerender). */
+interface Rendered {
+  readonly status: number
+  readonly headers: Record<string, string>
+  /** The body as the handler's stream produced it, one buffer per read (one SSE event per chunk). */
+  readonly chunks: readonly Buffer[]
+}
+
+/** Distinct requests the prerender cache keeps; past that, requests go through msw as usual. */
+const PRERENDER_LIMIT = 64
 
 interface Connection {
   readonly id: number
@@ -51,11 +66,15 @@ export interface Link {
   readonly ledger: Ledger
   /** Open connections right now. */
   openConnections(): number
+  /** Forgets prerendered responses (handlers or behaviour changed). */
+  clearPrerendered(): void
   close(): Promise<void>
 }
 
 export async function startLink(options: LinkOptions): Promise<Link> {
   const ledger = new Ledger()
+  const prerendered = new Map<string, Rendered>()
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS
   const t0 = performance.now()
   const now = (): number => performance.now() - t0
   const byRemote = new Map<string, net.Socket>()
@@ -126,7 +145,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     for (const fault of options.faults()) {
       if (fault.hooks.onIdle?.(conn.stub)) return
     }
-    conn.stub.setIdleTimer(DEFAULT_IDLE_MS, () => {
+    conn.stub.setIdleTimer(idleMs, () => {
       const record = ledger.connection(conn.id)
       if (record) record.closedBy ??= 'idle-timeout'
       conn.closing = true
@@ -139,7 +158,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       const v = fault.hooks.keepAliveHeader?.()
       if (v !== undefined) return v
     }
-    return `timeout=${Math.floor(DEFAULT_IDLE_MS / 1000)}`
+    return `timeout=${Math.floor(idleMs / 1000)}`
   }
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -234,6 +253,22 @@ export async function startLink(options: LinkOptions): Promise<Link> {
 
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
+    const prerenderKey = options.prerender && !cut ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${Buffer.concat(chunks).toString('latin1')}` : undefined
+    const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
+    if (cached) {
+      if (delayMs > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delayMs)
+          res.once('close', () => { clearTimeout(t); resolve() })
+        })
+        if (res.destroyed) return
+      }
+      const ka = keepAliveHeader()
+      res.writeHead(cached.status, ka !== null && res.shouldKeepAlive ? { ...cached.headers, 'keep-alive': ka } : cached.headers)
+      for (const chunk of cached.chunks) res.write(chunk)
+      res.end()
+      return
+    }
     const headers = new Headers()
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
     const method = req.method ?? 'GET'
@@ -255,6 +290,18 @@ export async function startLink(options: LinkOptions): Promise<Link> {
 
     const out: Record<string, string> = {}
     response.headers.forEach((value, key) => { out[key] = value })
+    if (prerenderKey !== undefined && prerendered.size < PRERENDER_LIMIT) {
+      // Render once: read the whole body, keep it, and answer this request from the copy too.
+      const body: Buffer[] = []
+      if (response.body !== null) for await (const chunk of response.body as AsyncIterable<Uint8Array>) body.push(Buffer.from(chunk))
+      const rendered: Rendered = { status: response.status, headers: { ...out }, chunks: body }
+      prerendered.set(prerenderKey, rendered)
+      const ka = keepAliveHeader()
+      res.writeHead(rendered.status, ka !== null && res.shouldKeepAlive ? { ...rendered.headers, 'keep-alive': ka } : rendered.headers)
+      for (const chunk of rendered.chunks) res.write(chunk)
+      res.end()
+      return
+    }
     const ka = keepAliveHeader()
     if (ka !== null && res.shouldKeepAlive) out['keep-alive'] = ka
     res.writeHead(response.status, out)
@@ -321,6 +368,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     port: address.port,
     ledger,
     openConnections: () => connections.size,
+    clearPrerendered: () => prerendered.clear(),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const conn of connections.values()) {
