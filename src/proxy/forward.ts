@@ -5,6 +5,7 @@
  * writes a second response onto a stream that already started (qcc's double-response bug, spec §2.5).
  */
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import { classifyError, classifyStatus, errorCode, type AttemptOutcome } from './outcome.ts'
@@ -63,6 +64,10 @@ export function clientResponseHeaders(raw: ReadonlyArray<Buffer | string> | unde
 
 export function isHopByHop(name: string): boolean {
   return hopByHop.has(name)
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork()
 }
 
 function sseErrorFrame(message: string): string {
@@ -136,8 +141,15 @@ export function forwardAttempt(
           const type = headers['content-type']
           isSse = typeof type === 'string' && type.startsWith('text/event-stream')
           res.writeHead(statusCode, forwarded)
-          // Send the head now: time to first byte through the proxy must track the upstream's.
+          // Send the head now: time to first byte through the proxy must track the upstream's. The
+          // socket is corked until the end of this tick, so the body bytes undici parsed from the same
+          // read (and the end, for a small JSON answer) leave in the same write: one syscall, not three.
+          // The socket, not `res`: res.cork() buffers chunked bodies apart, and res.end() then writes
+          // the terminating chunk before them (Node 24: an SSE body arrived empty).
+          const socket = res.socket
+          socket?.cork()
           res.flushHeaders()
+          if (socket) process.nextTick(uncork, socket)
         } else {
           answerHeaders = forwarded
         }
