@@ -4,15 +4,17 @@ import type { Comparison } from './compare.ts'
 
 const pct = (v: number): string => `${(v * 100).toFixed(0)}%`
 const num = (v: number, d = 1): string => v.toFixed(d)
+const signedPct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`
 
 function rows(report: BenchReport): string[][] {
   return report.results.map((r) => [
     r.id, num(r.median.rps, 0), pct(r.spread.rps), num(r.median.p50, 2), num(r.median.p99, 2), num(r.median.ttfbP50, 2),
-    num(r.median.connectionsPerRequest, 2), num(r.median.handshakesPerRequest, 2), String(r.median.errors), num(r.median.clientCpuCores, 2),
+    num(r.median.connectionsPerRequest, 2), num(r.median.handshakesPerRequest, 2), String(r.median.errors),
+    [r.median.clientCpuCores, r.median.upstreamCpuCores, r.median.proxyCpuCores].map((v) => (v === undefined ? '–' : num(v, 2))).join(' / '),
   ])
 }
 
-const header = ['configuration', 'req/s', '±', 'p50 ms', 'p99 ms', 'ttfb ms', 'conn/req', 'tls/req', 'errors', 'client cpu']
+const header = ['configuration', 'req/s', '±', 'p50 ms', 'p99 ms', 'ttfb ms', 'conn/req', 'tls/req', 'errors', 'cpu client / upstream / proxy']
 
 function table(head: string[], body: string[][]): string {
   const all = [head, ...body]
@@ -23,14 +25,16 @@ function table(head: string[], body: string[][]): string {
 export function formatBenchTerminal(report: BenchReport): string {
   const e = report.environment
   const out = [
-    `qcc-lab bench (${report.mode}): ${report.settings.rounds} rounds × ${report.settings.roundMs} ms per configuration · node ${e.node} · undici ${e.undici} · ${e.cores} × ${e.cpuModel}`,
+    `qcc-lab bench (${report.mode}): ${report.settings.rounds} rounds × ${report.settings.roundMs} ms per configuration after ${(report.settings.warmupMs / 1000).toFixed(0)} s of warm-up · node ${e.node} · undici ${e.undici} · ${e.cores} × ${e.cpuModel}`,
+    ...(report.settings.placement ? [`cores: ${report.settings.placement}`] : []),
     '',
     table(header, rows(report)),
     '',
     'req/s ratios: force-close ÷ tuned, tuned ÷ naive, proxy (tuned) ÷ direct, nginx ÷ direct (with --anchor nginx)',
     table(['group', 'fc/tuned', 'tuned/naive', 'proxy/direct', 'nginx/direct'], report.ratios.map((r) => [r.id, fmtRatio(r.forceCloseOverTuned), fmtRatio(r.tunedOverNaive), fmtRatio(r.proxyOverDirect), fmtRatio(r.nginxOverDirect ?? null)])),
     '',
-    '± = run-to-run spread of req/s ((max − min) / median over rounds); client cpu in cores (2 = both cores busy).',
+    '± = run-to-run spread of req/s ((max − min) / median over rounds). cpu: each process in cores (1 = one core busy);',
+    'a process near 1.00 is the bottleneck (each is single-threaded JavaScript); the client below it means the load generator is not.',
   ]
   return out.join('\n')
 }
@@ -60,10 +64,10 @@ export function formatBenchMarkdown(report: BenchReport): string {
 
 export function formatComparison(c: Comparison, verbose: boolean): string {
   const shown = c.changes.filter((x) => verbose || x.worse || x.improvement)
-  const out = [`Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; a change counts beyond ${c.thresholdPct}% and the measured run-to-run spread; gating figures: ${c.gateFigures.join(', ')}.`]
+  const out = [`Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; a change counts beyond ${c.thresholdPct}% and the measured run-to-run spread, as measured and relative to direct (machine drift divided out); gating figures: ${c.gateFigures.join(', ')}.`]
   if (shown.length > 0) {
-    out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'noise', 'verdict'], shown.map((x) => [
-      x.id, x.figure, num(x.base, 2), num(x.head, 2), `${x.change >= 0 ? '+' : ''}${(x.change * 100).toFixed(1)}%`, pct(x.noise),
+    out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise', 'verdict'], shown.map((x) => [
+      x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.change), x.changeVsDirect === undefined ? '–' : signedPct(x.changeVsDirect), pct(x.noise),
       x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : 'within noise',
     ])))
   }

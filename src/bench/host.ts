@@ -1,46 +1,64 @@
 /**
- * A benchmark child process: runs one fake upstream or one proxy, so the load generator, the proxy and
- * the upstream do not share an event loop. Talks to the parent over IPC:
- * → `{ url }` once listening; ← `summary` → `{ summary }`; ← `reset`; ← `close` → exits.
+ * A benchmark child process: runs every fake upstream, or every proxy, of a bench run, so the load
+ * generator, the proxies and the upstreams do not share an event loop. One process per role, not one per
+ * configuration: the configurations run one at a time, and a shared process warms its JIT once for all
+ * of them instead of once each (a fresh Node process here needs seconds of load to reach full speed).
+ * Talks to the parent over IPC:
+ * → `{ urls }` once listening (in spec order); ← `{ summary: i }` → `{ summary }` of upstream i;
+ * ← `reset` → `{ reset: true }` (clears every ledger); ← `cpu` → `{ cpu }` (µs used so far); ← `close` → exits.
  */
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
 import { startProxy, type ProxyHandle } from '../proxy/server.ts'
 import { selfSignedCertificate } from '../shared/self-signed.ts'
 import type { ConnectorProfileName } from '../proxy/connector/profiles.ts'
+import { BENCH_IDLE_MS } from './types.ts'
 
 export type HostSpec =
-  | { readonly role: 'upstream'; readonly tls: boolean; readonly rttMs: number }
-  | { readonly role: 'proxy'; readonly upstreamUrl: string; readonly profile: ConnectorProfileName }
+  | { readonly role: 'upstreams'; readonly upstreams: ReadonlyArray<{ readonly tls: boolean; readonly rttMs: number }> }
+  | { readonly role: 'proxies'; readonly proxies: ReadonlyArray<{ readonly upstreamUrl: string; readonly profile: ConnectorProfileName }> }
 
 const send = (m: unknown): void => { process.send?.(m) }
 
 async function main(spec: HostSpec): Promise<void> {
-  let upstream: FakeUpstream | undefined
-  let proxy: ProxyHandle | undefined
-  if (spec.role === 'upstream') {
-    const tls = spec.tls ? await selfSignedCertificate() : undefined
-    upstream = await startFakeUpstream({ name: 'bench', tls, networkRttMs: spec.rttMs, behaviour: { textDeltas: 8 } })
-    send({ url: upstream.url })
-  } else {
-    proxy = await startProxy({
-      port: 0,
-      seed: 1,
-      cluster: {
-        name: 'bench',
-        connector: { profile: spec.profile },
-        endpoints: [{ baseUrl: spec.upstreamUrl, apiKey: 'sk-bench-0000', rejectUnauthorized: false }],
-        verifier: { enabled: false },
-      },
-    })
-    send({ url: proxy.url })
-  }
-  process.on('message', (m: unknown) => {
-    if (m === 'summary') send({ summary: upstream?.ledger.summary() })
-    else if (m === 'reset') {
-      upstream?.ledger.clear()
-      send({ reset: true })
+  const upstreams: FakeUpstream[] = []
+  const proxies: ProxyHandle[] = []
+  if (spec.role === 'upstreams') {
+    const tls = spec.upstreams.some((u) => u.tls) ? await selfSignedCertificate() : undefined
+    for (const u of spec.upstreams) {
+      // prerender: the bench measures the proxy, not msw's per-request cost (see UpstreamSpec.prerender).
+      // A 2-minute idle timeout: a configuration waits for all the others between its rounds, and its
+      // pooled connections must survive that wait, or every round would start by reconnecting (64 TLS
+      // handshakes at c64) and measure that instead of steady keep-alive.
+      upstreams.push(await startFakeUpstream({
+        name: 'bench', tls: u.tls ? tls : undefined, networkRttMs: u.rttMs, behaviour: { textDeltas: 8 }, prerender: true, idleTimeoutMs: BENCH_IDLE_MS,
+      }))
     }
-    else if (m === 'close') void (upstream?.close() ?? proxy?.close(1_000))?.finally(() => process.exit(0))
+  } else {
+    for (const p of spec.proxies) {
+      proxies.push(await startProxy({
+        port: 0,
+        seed: 1,
+        cluster: {
+          name: 'bench',
+          connector: { profile: p.profile },
+          endpoints: [{ baseUrl: p.upstreamUrl, apiKey: 'sk-bench-0000', rejectUnauthorized: false }],
+          verifier: { enabled: false },
+        },
+      }))
+    }
+  }
+  send({ urls: [...upstreams, ...proxies].map((h) => h.url) })
+  process.on('message', (m: unknown) => {
+    if (m && typeof m === 'object' && 'summary' in m) send({ summary: upstreams[Number((m as { summary: unknown }).summary)]?.ledger.summary() })
+    else if (m === 'cpu') {
+      const u = process.cpuUsage()
+      send({ cpu: u.user + u.system })
+    } else if (m === 'reset') {
+      for (const u of upstreams) u.ledger.clear()
+      send({ reset: true })
+    } else if (m === 'close') {
+      void Promise.allSettled([...upstreams.map((u) => u.close()), ...proxies.map((p) => p.close(1_000))]).finally(() => process.exit(0))
+    }
   })
   process.on('disconnect', () => process.exit(0))
 }

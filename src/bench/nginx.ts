@@ -63,14 +63,16 @@ export interface Nginx {
   close(): Promise<void>
 }
 
-export async function startNginx(upstreamUrl: string): Promise<Nginx> {
+/** `commandPrefix`: e.g. `taskset -c 1`, to start nginx pinned (see placement.ts). */
+export async function startNginx(upstreamUrl: string, commandPrefix: readonly string[] = []): Promise<Nginx> {
   const bin = nginxBinary()
   if (!bin) throw new QccLabError('NO_NGINX', nginxInstallHint)
   const prefix = mkdtempSync(path.join(tmpdir(), 'qcc-lab-nginx-'))
   const port = await freePort()
   const conf = path.join(prefix, 'nginx.conf')
   writeFileSync(conf, nginxConfig(prefix, port, upstreamUrl))
-  const child: ChildProcess = spawn(bin, ['-p', prefix, '-c', conf], { stdio: 'ignore' })
+  const argv = [...commandPrefix, bin, '-p', prefix, '-c', conf]
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' })
   let exited = false
   child.once('exit', () => { exited = true })
   const deadline = Date.now() + 10_000

@@ -1,9 +1,11 @@
 /**
  * The connector benchmark: the load generator (this process) drives each configuration — direct to the
  * fake upstream, or through the proxy with each connector profile — over HTTP or HTTPS, JSON or SSE, at
- * several concurrencies, with an optional simulated round-trip time. The upstream and each proxy run in
- * child processes. Configurations alternate within every round, so slow drift of the machine spreads
- * over all of them; medians across rounds are reported with their spread. Bounded by rounds × roundMs.
+ * several concurrencies, with an optional simulated round-trip time. The upstreams run in one child
+ * process and the proxies in another (pinned to cores only with `pin`, see placement.ts). Each
+ * run starts with a warm-up that cycles through every configuration; then configurations alternate within
+ * every round, so slow drift of the machine spreads over all of them; medians across rounds are reported
+ * with their spread. Bounded by the warm-up plus rounds × roundMs per configuration.
  */
 import { fork, execFileSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -17,8 +19,9 @@ import { classifyError } from '../proxy/outcome.ts'
 import { messageBody } from '../harness/workload/run-workload.ts'
 import type { HostSpec } from './host.ts'
 import { startNginx, type Nginx } from './nginx.ts'
+import { createPinner } from './placement.ts'
 import { median, ratio, relativeSpread, round3 } from './stats.ts'
-import { benchTargets, comparedFigures, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
+import { BENCH_IDLE_MS, benchTargets, comparedFigures, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
 import type { LedgerSummary } from '../../fake-upstreams/index.ts'
 
 export interface BenchOptions {
@@ -29,18 +32,30 @@ export interface BenchOptions {
   readonly rttsMs?: readonly number[]
   readonly rounds?: number
   readonly roundMs?: number
+  /** Unrecorded warm-up before the first round (default 12 s quick, 30 s full). */
+  readonly warmupMs?: number
+  /** Pin the client, upstream and proxy to fixed cores with taskset (default false; see placement.ts). */
+  readonly pin?: boolean
   /** Also measure a local nginx with an upstream keepalive pool in front of the same upstream. */
   readonly anchor?: 'nginx'
-  readonly onProgress?: (done: number, total: number, id: string) => void
+  readonly onProgress?: (progress: BenchProgress) => void
+}
+
+export interface BenchProgress {
+  readonly phase: 'warm-up' | 'measure'
+  /** Warm-up: ms spent of the total; measure: rounds of configurations measured. */
+  readonly done: number
+  readonly total: number
+  readonly id: string
 }
 
 const hostScript = fileURLToPath(new URL('./host.ts', import.meta.url))
 const require = createRequire(import.meta.url)
 
 interface Host {
-  readonly url: string
+  readonly urls: readonly string[]
   readonly child: ChildProcess
-  ask<T>(message: string, key: string): Promise<T>
+  ask<T>(message: unknown, key: string): Promise<T>
   close(): Promise<void>
 }
 
@@ -49,11 +64,11 @@ async function startHost(spec: HostSpec): Promise<Host> {
   const [first] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => { throw new Error(`bench host (${spec.role}) exited with code ${String(code)} before listening`) }),
-  ])) as [{ url: string }]
+  ])) as [{ urls: string[] }]
   return {
-    url: first.url,
+    urls: first.urls,
     child,
-    async ask<T>(message: string, key: string): Promise<T> {
+    async ask<T>(message: unknown, key: string): Promise<T> {
       const reply = new Promise<T>((resolve) => {
         const on = (m: unknown): void => {
           if (m && typeof m === 'object' && key in m) {
@@ -63,7 +78,7 @@ async function startHost(spec: HostSpec): Promise<Host> {
         }
         child.on('message', on)
       })
-      child.send(message)
+      child.send(message as string)
       return reply
     },
     async close() {
@@ -82,13 +97,22 @@ function histogram(): hdr.Histogram {
 }
 
 /** One round of one configuration: a closed loop of `concurrency` workers for `durationMs`. */
-async function measure(pool: Pool, config: BenchConfig, durationMs: number, upstream: Host | undefined): Promise<RoundFigures> {
+/** The processes behind one configuration, asked for their ledger and CPU around a measured round. */
+interface Behind {
+  readonly upstream: { readonly host: Host; readonly index: number }
+  /** The proxy process, for proxy targets. */
+  readonly proxy?: Host
+}
+
+async function measure(pool: Pool, config: BenchConfig, durationMs: number, behind: Behind | undefined): Promise<RoundFigures> {
   const latency = histogram()
   const ttfb = histogram()
   const errors: Record<string, number> = {}
   const body = messageBody(0, config.payload === 'sse')
   let completed = 0
-  await upstream?.ask('reset', 'reset')
+  const upstream = behind?.upstream
+  await upstream?.host.ask('reset', 'reset')
+  const [upCpu0, proxyCpu0] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxy?.ask<number>('cpu', 'cpu')]) : []
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + durationMs
@@ -119,7 +143,9 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, upst
   await Promise.all(Array.from({ length: config.concurrency }, worker))
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
-  const summary = upstream ? await upstream.ask<LedgerSummary>('summary', 'summary') : undefined
+  const [upCpu1, proxyCpu1] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxy?.ask<number>('cpu', 'cpu')]) : []
+  const cores = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : round3((b - a) / 1e6 / seconds))
+  const summary = upstream ? await upstream.host.ask<LedgerSummary>({ summary: upstream.index }, 'summary') : undefined
   const perRequest = (n: number): number => (summary && summary.received > 0 ? round3(n / summary.received) : 0)
   const ms = (h: hdr.Histogram, p: number): number => round3(h.getValueAtPercentile(p) / 1000)
   const figures: RoundFigures = {
@@ -133,6 +159,8 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, upst
     connectionsPerRequest: perRequest(summary?.connections ?? 0),
     handshakesPerRequest: config.protocol === 'https' ? perRequest(summary?.connections ?? 0) : 0,
     clientCpuCores: round3((cpu.user + cpu.system) / 1e6 / seconds),
+    upstreamCpuCores: cores(upCpu0, upCpu1),
+    proxyCpuCores: cores(proxyCpu0, proxyCpu1),
   }
   latency.destroy()
   ttfb.destroy()
@@ -156,70 +184,97 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const payloads = options.payloads ?? ['json', 'sse']
   const concurrencies = options.concurrencies ?? (options.quick ? [64] : [1, 8, 64])
   const rtts = options.rttsMs ?? (options.quick ? [0] : [0, 20])
-  const rounds = options.rounds ?? 3
-  const roundMs = options.roundMs ?? (options.quick ? 500 : 800)
-  const warmupMs = roundMs
-  // Unrecorded rounds first. Measured on the 2-core machine: with 11 processes JIT-compiling at once,
-  // throughput kept rising for about 20 s; rounds after that varied by ±10-20 %.
-  const warmupRounds = options.quick ? 2 : 1
+  const rounds = options.rounds ?? 5
+  const roundMs = options.roundMs ?? (options.quick ? 400 : 700)
+  const warmupWindowMs = 200
+  const warmupMs = options.warmupMs ?? (options.quick ? 12_000 : 30_000)
+  // Before pinning: a pinned process sees only its own cores.
+  const cores = os.availableParallelism()
+  const pinner = createPinner(cores, options.pin ?? false)
+  const plan = pinner.plan
 
   const hosts: Host[] = []
   const anchors: Nginx[] = []
   const pools: Pool[] = []
   const targets: BenchTarget[] = options.anchor === 'nginx' ? [...benchTargets, 'nginx'] : [...benchTargets]
   try {
-    // One upstream per protocol × RTT, and one proxy per connector profile in front of it.
-    const upstreams = new Map<string, Host>()
-    const proxies = new Map<string, Host>()
+    // One process for every upstream (one per protocol × RTT) and one for every proxy (one per
+    // upstream × connector profile); nginx, when asked, one per upstream.
+    const slots = protocols.flatMap((protocol) => rtts.map((rttMs) => ({ protocol, rttMs, key: `${protocol}/${rttMs}` })))
+    const upstreamHost = await startHost({ role: 'upstreams', upstreams: slots.map((s) => ({ tls: s.protocol === 'https', rttMs: s.rttMs })) })
+    hosts.push(upstreamHost)
+    const upstreamIndex = new Map(slots.map((s, i) => [s.key, i]))
+    const upstreamUrl = (key: string): string => upstreamHost.urls[upstreamIndex.get(key)!]!
+    const profiles = benchTargets.filter((t) => t !== 'direct')
+    const proxySlots = slots.flatMap((s) => profiles.map((profile) => ({ key: `${s.key}/${profile}`, upstreamUrl: upstreamUrl(s.key), profile })))
+    const proxyHost = await startHost({ role: 'proxies', proxies: proxySlots.map(({ upstreamUrl: u, profile }) => ({ upstreamUrl: u, profile })) })
+    hosts.push(proxyHost)
+    const proxyUrl = new Map(proxySlots.map((p, i) => [p.key, proxyHost.urls[i]!]))
     const anchorUrls = new Map<string, string>()
-    for (const protocol of protocols) {
-      for (const rttMs of rtts) {
-        const up = await startHost({ role: 'upstream', tls: protocol === 'https', rttMs })
-        hosts.push(up)
-        upstreams.set(`${protocol}/${rttMs}`, up)
-        for (const target of benchTargets) {
-          if (target === 'direct') continue
-          const px = await startHost({ role: 'proxy', upstreamUrl: up.url, profile: target })
-          hosts.push(px)
-          proxies.set(`${protocol}/${rttMs}/${target}`, px)
-        }
-        if (options.anchor === 'nginx') {
-          const nx = await startNginx(up.url)
-          anchors.push(nx)
-          anchorUrls.set(`${protocol}/${rttMs}`, nx.url)
-        }
+    if (options.anchor === 'nginx') {
+      for (const s of slots) {
+        const nx = await startNginx(upstreamUrl(s.key), plan ? pinner.prefix(plan.proxy) : [])
+        anchors.push(nx)
+        anchorUrls.set(s.key, nx.url)
       }
     }
-    const configs: Array<BenchConfig & { pool: Pool; upstream: Host }> = []
-    for (const protocol of protocols) for (const payload of payloads) for (const concurrency of concurrencies) for (const rttMs of rtts) {
-      for (const target of targets) {
-        const upstream = upstreams.get(`${protocol}/${rttMs}`)!
-        const url = target === 'direct' ? upstream.url
-          : target === 'nginx' ? anchorUrls.get(`${protocol}/${rttMs}`)!
-            : proxies.get(`${protocol}/${rttMs}/${target}`)!.url
-        const pool = new Pool(url, { allowH2: false, connections: concurrency, connect: { rejectUnauthorized: false } })
-        pools.push(pool)
-        const base = { target: target as BenchTarget, protocol, payload, concurrency, rttMs }
-        configs.push({ ...base, id: configId(base), pool, upstream })
-      }
+    if (plan) {
+      pinner.pin(process.pid, plan.client)
+      pinner.pin(proxyHost.child.pid, plan.proxy)
     }
 
+    const configs: Array<BenchConfig & { pool: Pool; behind: Behind }> = []
+    for (const protocol of protocols) for (const payload of payloads) for (const concurrency of concurrencies) for (const rttMs of rtts) {
+      for (const target of targets) {
+        const key = `${protocol}/${rttMs}`
+        const url = target === 'direct' ? upstreamUrl(key)
+          : target === 'nginx' ? anchorUrls.get(key)!
+            : proxyUrl.get(`${key}/${target}`)!
+        // Keep idle connections as long as the upstream does (undici's default is 4 s): between its rounds a
+        // configuration waits for all the others, and reconnecting is not what a round should measure.
+        const pool = new Pool(url, { allowH2: false, connections: concurrency, connect: { rejectUnauthorized: false }, keepAliveTimeout: BENCH_IDLE_MS, keepAliveMaxTimeout: BENCH_IDLE_MS })
+        pools.push(pool)
+        const base = { target: target as BenchTarget, protocol, payload, concurrency, rttMs }
+        configs.push({ ...base, id: configId(base), pool, behind: { upstream: { host: upstreamHost, index: upstreamIndex.get(key)! }, proxy: target === 'direct' || target === 'nginx' ? undefined : proxyHost } })
+      }
+    }
+    const place = (c: BenchConfig): void => {
+      if (plan) pinner.pin(upstreamHost.child.pid, c.target === 'direct' ? plan.upstreamDirect : plan.upstreamProxied)
+    }
+
+    // Warm-up: every configuration in turn, in short windows, until warmupMs has passed. A fresh Node
+    // process (client, upstream or proxy) keeps getting faster for seconds (JIT tiers, heap sizing);
+    // cycling through all configurations warms every process and every code path (TLS, SSE) evenly.
+    const warmStart = performance.now()
+    let warmed = 0
+    while (performance.now() - warmStart < warmupMs || warmed < configs.length) {
+      const c = configs[warmed % configs.length]!
+      place(c)
+      await measure(c.pool, c, warmupWindowMs, undefined)
+      warmed++
+      options.onProgress?.({ phase: 'warm-up', done: Math.min(performance.now() - warmStart, warmupMs), total: warmupMs, id: c.id })
+    }
+    const warmupSpentMs = Math.round(performance.now() - warmStart)
     const perConfig = new Map<string, RoundFigures[]>(configs.map((c) => [c.id, []]))
     const total = configs.length * rounds
     let done = 0
-    for (let w = 0; w < warmupRounds; w++) for (const c of configs) await measure(c.pool, c, warmupMs, undefined)
     for (let r = 0; r < rounds; r++) {
       // Rotate the order every round so no configuration always runs first or last.
       const order = configs.map((_, i) => configs[(i + r * Math.max(1, Math.floor(configs.length / rounds))) % configs.length]!)
       for (const c of order) {
-        perConfig.get(c.id)!.push(await measure(c.pool, c, roundMs, c.upstream))
-        options.onProgress?.(++done, total, c.id)
+        place(c)
+        perConfig.get(c.id)!.push(await measure(c.pool, c, roundMs, c.behind))
+        options.onProgress?.({ phase: 'measure', done: ++done, total, id: c.id })
       }
     }
 
     const results: BenchResult[] = configs.map((c) => {
       const rs = perConfig.get(c.id)!
-      const pick = (f: keyof Omit<RoundFigures, 'errors'>): number => round3(median(rs.map((x) => x[f])))
+      const pick = (f: keyof Omit<RoundFigures, 'errors' | 'upstreamCpuCores' | 'proxyCpuCores'>): number => round3(median(rs.map((x) => x[f])))
+      const pickOptional = (f: 'upstreamCpuCores' | 'proxyCpuCores'): { [k in typeof f]?: number } => {
+        const values = rs.map((x) => x[f]).filter((v) => v !== undefined)
+        return values.length === 0 ? {} : { [f]: round3(median(values)) }
+      }
       const spread = Object.fromEntries((Object.keys(comparedFigures) as ComparedFigure[]).map((f) => [f, round3(relativeSpread(rs.map((x) => x[f])))])) as Record<ComparedFigure, number>
       return {
         id: c.id, target: c.target, protocol: c.protocol, payload: c.payload, concurrency: c.concurrency, rttMs: c.rttMs,
@@ -228,6 +283,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           requests: pick('requests'), rps: pick('rps'), p50: pick('p50'), p90: pick('p90'), p99: pick('p99'), ttfbP50: pick('ttfbP50'),
           errors: rs.reduce((n, x) => n + Object.values(x.errors).reduce((a, b) => a + b, 0), 0),
           connectionsPerRequest: pick('connectionsPerRequest'), handshakesPerRequest: pick('handshakesPerRequest'), clientCpuCores: pick('clientCpuCores'),
+          ...pickOptional('upstreamCpuCores'), ...pickOptional('proxyCpuCores'),
         },
         spread,
       }
@@ -246,12 +302,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       schema: 'qcc-lab/bench-report@1',
       createdAt: new Date().toISOString(),
       mode: options.quick ? 'quick' : 'full',
-      settings: { rounds, roundMs, warmupMs: warmupMs * warmupRounds },
+      settings: { rounds, roundMs, warmupMs: warmupSpentMs, placement: pinner.description },
       environment: {
         node: process.versions.node,
         undici: (require('undici/package.json') as { version: string }).version,
         cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.availableParallelism(),
+        cores,
         platform: `${process.platform}-${process.arch}`,
         gitCommit: gitCommit(),
       },
@@ -262,6 +318,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)))
     await Promise.all(anchors.map((a) => a.close()))
     await Promise.all(hosts.map((h) => h.close()))
+    pinner.restore()
   }
 }
 

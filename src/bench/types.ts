@@ -1,5 +1,8 @@
 /** `qcc-lab/bench-report@1`: what `qcc-lab bench --json` writes and `qcc-lab compare` reads. */
 
+/** The bench upstream's keep-alive idle timeout; the load generator's pools keep connections as long. */
+export const BENCH_IDLE_MS = 120_000
+
 export const benchTargets = ['direct', 'force-close', 'naive-keepalive', 'tuned-keepalive'] as const
 /** `nginx`: the outside anchor (`--anchor nginx`). */
 export type BenchTarget = (typeof benchTargets)[number] | 'nginx'
@@ -31,6 +34,10 @@ export interface RoundFigures {
   readonly handshakesPerRequest: number
   /** The load generator's own CPU, in cores (1 = one core fully busy). */
   readonly clientCpuCores: number
+  /** The upstream process's CPU, in cores. */
+  readonly upstreamCpuCores?: number
+  /** The proxy process's CPU, in cores (proxy targets only; not measured for nginx). */
+  readonly proxyCpuCores?: number
 }
 
 /** The figures compared between reports, and which direction is better. */
@@ -55,7 +62,7 @@ export interface BenchReport {
   readonly schema: 'qcc-lab/bench-report@1'
   readonly createdAt: string
   readonly mode: 'quick' | 'full'
-  readonly settings: { readonly rounds: number; readonly roundMs: number; readonly warmupMs: number }
+  readonly settings: { readonly rounds: number; readonly roundMs: number; readonly warmupMs: number; readonly placement?: string }
   readonly environment: {
     readonly node: string
     readonly undici: string

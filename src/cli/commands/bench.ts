@@ -17,6 +17,7 @@ interface BenchFlags {
   readonly rounds?: string
   readonly progress?: boolean
   readonly anchor?: string
+  readonly pin?: boolean
 }
 
 function list(flag: string, text: string | undefined, min: number, max: number): number[] | undefined {
@@ -34,15 +35,27 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   if (flags.anchor === 'nginx' && !nginxBinary()) throw new UsageError(nginxInstallHint)
   const started = Date.now()
   const err = process.stderr
+  let measuring: { at: number; done: number } | undefined
+  let warmedUp = false
   const report = await runBench({
     quick: flags.quick === true,
     rttsMs: list('--rtt', flags.rtt, 0, 1_000),
     concurrencies: list('--concurrency', flags.concurrency, 1, 512),
     rounds,
     anchor: flags.anchor as 'nginx' | undefined,
-    onProgress: flags.progress === false ? undefined : (done, total, id) => {
-      const eta = Math.round(((Date.now() - started) / done) * (total - done) / 1000)
-      if (err.isTTY) err.write(`\r\u001b[2K  ${done}/${total} ${id} · ~${eta} s left`)
+    pin: flags.pin === true,
+    onProgress: flags.progress === false ? undefined : ({ phase, done, total, id }) => {
+      if (phase === 'warm-up') {
+        if (err.isTTY) err.write(`\r\u001b[2K  warming up ${Math.round(done / 1000)}/${Math.round(total / 1000)} s · ${id}`)
+        else if (done >= total && !warmedUp) {
+          warmedUp = true
+          err.write(`  warmed up for ${Math.round((Date.now() - started) / 1000)} s\n`)
+        }
+        return
+      }
+      measuring ??= { at: Date.now(), done: done - 1 }
+      const eta = Math.round(((Date.now() - measuring.at) / Math.max(1, done - measuring.done)) * (total - done) / 1000)
+      if (err.isTTY) err.write(`\r\u001b[2K  measuring ${done}/${total} ${id} · ~${eta} s left`)
       else if (done % 10 === 0 || done === total) err.write(`  ${done}/${total} measured (~${eta} s left)\n`)
     },
   })
@@ -89,8 +102,9 @@ export function registerBench(program: Command): void {
     .option('--markdown <file>', 'write Markdown tables')
     .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)')
     .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)')
-    .option('--rounds <n>', 'rounds per configuration (default 3)')
+    .option('--rounds <n>', 'rounds per configuration (default 5)')
     .option('--anchor <name>', 'also measure an outside reference: nginx (on PATH) with an upstream keepalive pool')
+    .option('--pin', 'pin the client, upstream and proxy to fixed cores with taskset (noisier on 2 cores; see bench/README.md)')
     .option('--no-progress', 'no progress on stderr')
     .action(async (flags: BenchFlags) => { process.exitCode = await benchCommand(flags) })
   program

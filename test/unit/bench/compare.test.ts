@@ -11,8 +11,9 @@ const round = (rps: number, p50 = 10): RoundFigures => ({
 function result(id: string, rpsRounds: number[], p50 = 10): BenchResult {
   const rounds = rpsRounds.map((r) => round(r, p50))
   const rps = median(rpsRounds)
+  const target = (id.includes('/') ? id.slice(id.lastIndexOf('/') + 1) : 'tuned-keepalive') as BenchResult['target']
   return {
-    id, target: 'tuned-keepalive', protocol: 'http', payload: 'json', concurrency: 64, rttMs: 0,
+    id, target, protocol: 'http', payload: 'json', concurrency: 64, rttMs: 0,
     rounds,
     median: { requests: rps, rps, p50, p90: p50 * 2, p99: p50 * 4, ttfbP50: p50, errors: 0, connectionsPerRequest: 0, handshakesPerRequest: 0, clientCpuCores: 0.3 },
     spread: { rps: relativeSpread(rpsRounds), p50: 0, p90: 0, p99: 0, ttfbP50: 0 },
@@ -92,6 +93,38 @@ describe('compareReports', () => {
     expect(c.onlyInBase).toEqual(['b'])
     expect(c.onlyInHead).toEqual(['c'])
     expect(() => compareReports(base, report([result('z', [1, 1, 1])]))).toThrow(/share no configuration/)
+  })
+
+  it('divides out machine drift: a proxy that slowed exactly as much as direct did has not regressed', () => {
+    const g = 'http/json/c64/rtt0'
+    const before = report([result(`${g}/direct`, [2000, 2010, 2020]), result(`${g}/tuned-keepalive`, [1000, 1005, 1010])])
+    const slowerMachine = report([result(`${g}/direct`, [1400, 1407, 1414]), result(`${g}/tuned-keepalive`, [700, 703.5, 707])])
+    const c = compareReports(before, slowerMachine)
+    const tuned = c.changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
+    expect(tuned.change).toBeCloseTo(-0.3)
+    expect(tuned.changeVsDirect).toBeCloseTo(0)
+    expect(tuned.regression).toBe(false)
+    // direct itself has nothing to be divided by: its own -30 % is reported as measured.
+    expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ regression: true })
+    expect(c.changes.find((x) => x.id === `${g}/direct`)!.changeVsDirect).toBeUndefined()
+  })
+
+  it('still flags a proxy that halved while direct held', () => {
+    const g = 'https/sse/c64/rtt0'
+    const before = report([result(`${g}/direct`, [2000, 2010, 2020]), result(`${g}/tuned-keepalive`, [1000, 1005, 1010])])
+    const after = report([result(`${g}/direct`, [2000, 2010, 2020]), result(`${g}/tuned-keepalive`, [500, 502.5, 505])])
+    const tuned = compareReports(before, after).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
+    expect(tuned).toMatchObject({ regression: true })
+    expect(tuned.change).toBeCloseTo(-0.5)
+    expect(tuned.changeVsDirect).toBeCloseTo(-0.5)
+  })
+
+  it('does not call it a regression when the proxy only looks worse relative to a faster direct', () => {
+    // direct +40 %, proxy unchanged: relative to direct it is -29 %, but as measured it did not move.
+    const g = 'http/sse/c8/rtt20'
+    const before = report([result(`${g}/direct`, [1000, 1005, 1010]), result(`${g}/force-close`, [300, 301, 302])])
+    const after = report([result(`${g}/direct`, [1400, 1407, 1414]), result(`${g}/force-close`, [300, 301, 302])])
+    expect(compareReports(before, after).changes.find((x) => x.id === `${g}/force-close` && x.figure === 'rps')).toMatchObject({ regression: false })
   })
 
   it('refuses a file that is not a bench report', () => {
