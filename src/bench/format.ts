@@ -63,14 +63,20 @@ export function formatBenchMarkdown(report: BenchReport): string {
 }
 
 export function formatComparison(c: Comparison, verbose: boolean): string {
-  const shown = c.changes.filter((x) => verbose || x.worse || x.improvement)
-  const out = [`Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; a change counts beyond ${c.thresholdPct}% and the measured run-to-run spread, as measured and relative to direct (machine drift divided out); gating figures: ${c.gateFigures.join(', ')}.`]
+  const shown = c.changes.filter((x) => verbose || x.worse || x.improvement || x.drift)
+  const out = [
+    `Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; gating figures: ${c.gateFigures.join(', ')}. A proxy configuration's change counts when,`,
+    `relative to the same run's direct, it is beyond ${c.thresholdPct}% and beyond the run-to-run spread of that ratio, and the raw change is beyond ${c.thresholdPct}% too.`,
+    'direct itself never gates: when it moves, the machine did (drift).',
+  ]
   if (shown.length > 0) {
     out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise', 'verdict'], shown.map((x) => [
-      x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.change), x.changeVsDirect === undefined ? '–' : signedPct(x.changeVsDirect), pct(x.noise),
-      x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : 'within noise',
+      x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.change),
+      x.changeVsDirect === undefined ? '–' : signedPct(x.changeVsDirect), pct(x.noiseVsDirect ?? x.noise),
+      x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : x.drift ? 'machine drift' : 'within noise',
     ])))
   }
+  for (const w of c.warnings) out.push('', `note: ${w}`)
   if (c.onlyInBase.length > 0) out.push('', `only in base: ${c.onlyInBase.join(', ')}`)
   if (c.onlyInHead.length > 0) out.push('', `only in head: ${c.onlyInHead.join(', ')}`)
   out.push('', c.regressions > 0 ? `${c.regressions} regression(s) beyond ${c.thresholdPct}% and the noise.` : 'No regression beyond the threshold and the noise.')

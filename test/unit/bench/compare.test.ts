@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { median, relativeSpread, ratio } from '../../../src/bench/stats.ts'
-import { asBenchReport, compareReports } from '../../../src/bench/compare.ts'
+import { asBenchReport, compareReports, roundRatioSpread } from '../../../src/bench/compare.ts'
 import { QccLabError } from '../../../src/shared/errors.ts'
 import type { BenchReport, BenchResult, RoundFigures } from '../../../src/bench/types.ts'
 
@@ -104,9 +104,47 @@ describe('compareReports', () => {
     expect(tuned.change).toBeCloseTo(-0.3)
     expect(tuned.changeVsDirect).toBeCloseTo(0)
     expect(tuned.regression).toBe(false)
-    // direct itself has nothing to be divided by: its own -30 % is reported as measured.
-    expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ regression: true })
+    // direct itself is the machine: its -30 % is reported as drift and never gates.
+    expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ regression: false, drift: true })
     expect(c.changes.find((x) => x.id === `${g}/direct`)!.changeVsDirect).toBeUndefined()
+    expect(c.regressions).toBe(0)
+  })
+
+  it('sees through a slow phase that hit every configuration of a run at once', () => {
+    // Measured on the 2-core VM: throughput halved for the last rounds of a run, direct included. The
+    // raw spread (100 %) would hide anything; the per-round ratio to direct did not move.
+    const g = 'http/json/c64/rtt0'
+    const slowPhase = report([result(`${g}/direct`, [2000, 2000, 2000, 1000, 1000]), result(`${g}/tuned-keepalive`, [1000, 1000, 1000, 500, 500])])
+    const steady = report([result(`${g}/direct`, [2000, 2000, 2000, 2000, 2000]), result(`${g}/tuned-keepalive`, [1000, 1000, 1000, 1000, 1000])])
+    expect(compareReports(steady, slowPhase).regressions).toBe(0)
+    const tuned = (c: ReturnType<typeof compareReports>) => c.changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
+    expect(tuned(compareReports(steady, slowPhase)).noiseVsDirect).toBe(0)
+    const halved = report([result(`${g}/direct`, [2000, 2000, 2000, 1000, 1000]), result(`${g}/tuned-keepalive`, [500, 500, 500, 250, 250])])
+    expect(tuned(compareReports(steady, halved))).toMatchObject({ regression: true, changeVsDirect: -0.5 })
+  })
+
+  it('flags a halving written into the median alone (rounds untouched)', () => {
+    const g = 'https/json/c64/rtt0'
+    const before = report([result(`${g}/direct`, [2000, 2100, 1900]), result(`${g}/tuned-keepalive`, [1000, 1050, 950])])
+    const edited = structuredClone(before) as BenchReport
+    ;(edited.results[1]!.median as { rps: number }).rps = 500
+    expect(compareReports(before, edited).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')).toMatchObject({ regression: true })
+  })
+
+  it('warns when a report has too few rounds to measure its noise', () => {
+    expect(compareReports(base, base).warnings).toEqual([
+      expect.stringMatching(/^base has 3 round\(s\) per configuration/),
+      expect.stringMatching(/^head has 3 round\(s\)/),
+    ])
+    const five = { ...base, settings: { ...base.settings, rounds: 5 } }
+    expect(compareReports(five, five).warnings).toEqual([])
+  })
+
+  it('measures the spread of per-round ratios to direct', () => {
+    const d = result('g/direct', [1000, 2000, 4000])
+    const x = result('g/tuned-keepalive', [500, 1000, 2000])
+    expect(roundRatioSpread(x, d, 'rps')).toBe(0)
+    expect(roundRatioSpread(result('g/tuned-keepalive', [400, 1000, 2400]), d, 'rps')).toBeCloseTo((0.6 - 0.4) / 0.5)
   })
 
   it('still flags a proxy that halved while direct held', () => {
