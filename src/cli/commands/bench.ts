@@ -96,7 +96,7 @@ export async function compareCommand(base: string, head: string, flags: { thresh
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('Benchmark connector profiles (force-close, naive and tuned keep-alive) against direct, over HTTP/HTTPS, JSON/SSE, several concurrencies; upstream and proxies run in child processes.')
+    .description('Benchmark connector profiles (force-close, naive and tuned keep-alive) against direct, over HTTP/HTTPS, JSON/SSE, several concurrencies; upstreams and proxies run in two child processes, warmed up first, then measured in interleaved rounds.')
     .option('-q, --quick', 'a smaller matrix (concurrency 64 only, no simulated RTT), under a minute')
     .option('--json <file>', 'write the report (qcc-lab/bench-report@1)')
     .option('--markdown <file>', 'write Markdown tables')
