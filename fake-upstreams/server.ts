@@ -71,6 +71,16 @@ export interface Link {
   close(): Promise<void>
 }
 
+/** Waits `ms` (the simulated network); false when the client went away meanwhile. */
+async function waitOrClose(res: http.ServerResponse, ms: number): Promise<boolean> {
+  if (ms <= 0) return true
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    res.once('close', () => { clearTimeout(t); resolve() })
+  })
+  return !res.destroyed
+}
+
 export async function startLink(options: LinkOptions): Promise<Link> {
   const ledger = new Ledger()
   const prerendered = new Map<string, Rendered>()
@@ -256,17 +266,8 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     const prerenderKey = options.prerender && !cut ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${Buffer.concat(chunks).toString('latin1')}` : undefined
     const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
     if (cached) {
-      if (delayMs > 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delayMs)
-          res.once('close', () => { clearTimeout(t); resolve() })
-        })
-        if (res.destroyed) return
-      }
-      const ka = keepAliveHeader()
-      res.writeHead(cached.status, ka !== null && res.shouldKeepAlive ? { ...cached.headers, 'keep-alive': ka } : cached.headers)
-      for (const chunk of cached.chunks) res.write(chunk)
-      res.end()
+      if (!(await waitOrClose(res, delayMs))) return
+      replay(res, cached)
       return
     }
     const headers = new Headers()
@@ -278,13 +279,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       headers,
       body: method === 'GET' || method === 'HEAD' || chunks.length === 0 ? undefined : Buffer.concat(chunks),
     })
-    if (delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delayMs)
-        res.once('close', () => { clearTimeout(t); resolve() })
-      })
-      if (res.destroyed) return
-    }
+    if (!(await waitOrClose(res, delayMs))) return
     const response = (await getResponse([...options.handlers()], request))
       ?? anthropicError(404, 'not_found_error', `No fake route for ${method} ${req.url ?? '/'}.`)
 
@@ -296,10 +291,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       if (response.body !== null) for await (const chunk of response.body as AsyncIterable<Uint8Array>) body.push(Buffer.from(chunk))
       const rendered: Rendered = { status: response.status, headers: { ...out }, chunks: body }
       prerendered.set(prerenderKey, rendered)
-      const ka = keepAliveHeader()
-      res.writeHead(rendered.status, ka !== null && res.shouldKeepAlive ? { ...rendered.headers, 'keep-alive': ka } : rendered.headers)
-      for (const chunk of rendered.chunks) res.write(chunk)
-      res.end()
+      replay(res, rendered)
       return
     }
     const ka = keepAliveHeader()
@@ -316,6 +308,14 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     } catch {
       // The client went away mid-response; the ledger says 'cut'.
     }
+  }
+
+  /** Answers from a prerendered response, with this connection's Keep-Alive header. */
+  const replay = (res: http.ServerResponse, rendered: Rendered): void => {
+    const ka = keepAliveHeader()
+    res.writeHead(rendered.status, ka !== null && res.shouldKeepAlive ? { ...rendered.headers, 'keep-alive': ka } : rendered.headers)
+    for (const chunk of rendered.chunks) res.write(chunk)
+    res.end()
   }
 
   /** Writes events until `cut.events` went out, then closes (FIN) or resets (RST) the connection. */
