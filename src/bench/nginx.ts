@@ -4,7 +4,7 @@
  * config in a temporary prefix, stopped afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -60,7 +60,32 @@ http {
 
 export interface Nginx {
   readonly url: string
+  /** CPU used so far by the master and its workers (µs), from /proc; undefined where there is no /proc. */
+  cpuMicros(): number | undefined
   close(): Promise<void>
+}
+
+/** utime + stime of `pid` and its children (nginx forks its workers), from Linux's /proc, in µs. */
+export function procCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const ticksPerSecond = 100 // USER_HZ: 100 on every Linux ABI Node supports
+    let children: number[] = []
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+    } catch {
+      // Kernel without the children file: the master alone.
+    }
+    let ticks = 0
+    for (const p of [pid, ...children]) {
+      // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    }
+    return (ticks / ticksPerSecond) * 1e6
+  } catch {
+    return undefined
+  }
 }
 
 /** `commandPrefix`: e.g. `taskset -c 1`, to start nginx pinned (see placement.ts). */
@@ -92,6 +117,7 @@ export async function startNginx(upstreamUrl: string, commandPrefix: readonly st
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    cpuMicros: () => procCpuMicros(child.pid),
     async close() {
       if (!exited) {
         const done = new Promise<void>((resolve) => child.once('exit', () => resolve()))

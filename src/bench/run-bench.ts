@@ -100,8 +100,8 @@ function histogram(): hdr.Histogram {
 /** The processes behind one configuration, asked for their ledger and CPU around a measured round. */
 interface Behind {
   readonly upstream: { readonly host: Host; readonly index: number }
-  /** The proxy process, for proxy targets. */
-  readonly proxy?: Host
+  /** CPU used so far (µs) by what sits between client and upstream: our proxy process, or nginx. */
+  readonly proxyCpu?: () => Promise<number | undefined>
 }
 
 async function measure(pool: Pool, config: BenchConfig, durationMs: number, behind: Behind | undefined): Promise<RoundFigures> {
@@ -112,7 +112,7 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, behi
   let completed = 0
   const upstream = behind?.upstream
   await upstream?.host.ask('reset', 'reset')
-  const [upCpu0, proxyCpu0] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxy?.ask<number>('cpu', 'cpu')]) : []
+  const [upCpu0, proxyCpu0] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxyCpu?.()]) : []
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + durationMs
@@ -143,7 +143,7 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, behi
   await Promise.all(Array.from({ length: config.concurrency }, worker))
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
-  const [upCpu1, proxyCpu1] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxy?.ask<number>('cpu', 'cpu')]) : []
+  const [upCpu1, proxyCpu1] = behind ? await Promise.all([behind.upstream.host.ask<number>('cpu', 'cpu'), behind.proxyCpu?.()]) : []
   const cores = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : round3((b - a) / 1e6 / seconds))
   const summary = upstream ? await upstream.host.ask<LedgerSummary>({ summary: upstream.index }, 'summary') : undefined
   const perRequest = (n: number): number => (summary && summary.received > 0 ? round3(n / summary.received) : 0)
@@ -211,11 +211,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     hosts.push(proxyHost)
     const proxyUrl = new Map(proxySlots.map((p, i) => [p.key, proxyHost.urls[i]!]))
     const anchorUrls = new Map<string, string>()
+    const anchorByKey = new Map<string, Nginx>()
     if (options.anchor === 'nginx') {
       for (const s of slots) {
         const nx = await startNginx(upstreamUrl(s.key), plan ? pinner.prefix(plan.proxy) : [])
         anchors.push(nx)
         anchorUrls.set(s.key, nx.url)
+        anchorByKey.set(s.key, nx)
       }
     }
     if (plan) {
@@ -235,7 +237,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const pool = new Pool(url, { allowH2: false, connections: concurrency, connect: { rejectUnauthorized: false }, keepAliveTimeout: BENCH_IDLE_MS, keepAliveMaxTimeout: BENCH_IDLE_MS })
         pools.push(pool)
         const base = { target: target as BenchTarget, protocol, payload, concurrency, rttMs }
-        configs.push({ ...base, id: configId(base), pool, behind: { upstream: { host: upstreamHost, index: upstreamIndex.get(key)! }, proxy: target === 'direct' || target === 'nginx' ? undefined : proxyHost } })
+        const proxyCpu = target === 'direct' ? undefined
+          : target === 'nginx' ? async () => anchorByKey.get(key)!.cpuMicros()
+            : () => proxyHost.ask<number>('cpu', 'cpu')
+        configs.push({ ...base, id: configId(base), pool, behind: { upstream: { host: upstreamHost, index: upstreamIndex.get(key)! }, proxyCpu } })
       }
     }
     const place = (c: BenchConfig): void => {

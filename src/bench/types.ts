@@ -36,7 +36,7 @@ export interface RoundFigures {
   readonly clientCpuCores: number
   /** The upstream process's CPU, in cores. */
   readonly upstreamCpuCores?: number
-  /** The proxy process's CPU, in cores (proxy targets only; not measured for nginx). */
+  /** CPU of what sits between client and upstream, in cores: the proxy process, or nginx's master + workers (from /proc; Linux only). */
   readonly proxyCpuCores?: number
 }
 
