@@ -32,8 +32,10 @@ export interface UpstreamSpec {
   /**
    * Render each distinct request's answer once through the msw handlers and replay those bytes (status,
    * headers, body chunk by chunk) for every identical request after it. Faults, RTT, the ledger and
-   * connection handling are unchanged; only message ids repeat. For benchmarks, where msw's per-request
-   * cost (a Request, web streams, an AbortController each) would otherwise be what is measured.
+   * connection handling are unchanged; message ids repeat. Off by itself while handlers were added with
+   * `use` or the behaviour has a first-byte delay or event interval (a replay would skip them). For
+   * benchmarks, where msw's per-request cost (a Request, web streams, an AbortController each) would
+   * otherwise be what is measured.
    */
   readonly prerender?: boolean
   /**
@@ -89,7 +91,9 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     handlers: () => (extra.length === 0 ? builtIn : [...extra, ...builtIn]),
     faults: () => faults,
     networkRttMs: spec.networkRttMs ?? 0,
-    prerender: spec.prerender ?? false,
+    // Replaying is faithful only for the built-in handlers without timing: a handler added with `use` may
+    // depend on headers or state, and delays live inside the handler, which a replay skips.
+    prerender: () => spec.prerender === true && extra.length === 0 && behaviour.firstByteDelayMs === 0 && behaviour.eventIntervalMs === 0,
     idleTimeoutMs: spec.idleTimeoutMs,
   })
   return {

@@ -30,8 +30,8 @@ export interface LinkOptions {
   readonly faults: () => readonly ResolvedFault[]
   /** See UpstreamSpec.networkRttMs. */
   readonly networkRttMs?: number
-  /** See UpstreamSpec.prerender. */
-  readonly prerender?: boolean
+  /** See UpstreamSpec.prerender; asked per request (false while it could not replay faithfully). */
+  readonly prerender?: () => boolean
   /** See UpstreamSpec.idleTimeoutMs. */
   readonly idleTimeoutMs?: number
 }
@@ -263,7 +263,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
 
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const prerenderKey = options.prerender && !cut ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${Buffer.concat(chunks).toString('latin1')}` : undefined
+    const prerenderKey = !cut && options.prerender?.() === true ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${Buffer.concat(chunks).toString('latin1')}` : undefined
     const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
     if (cached) {
       if (!(await waitOrClose(res, delayMs))) return

@@ -3,7 +3,7 @@
  * run-to-run spread the reports measured, and whether it is a regression beyond the threshold. Pure.
  */
 import { QccLabError } from '../shared/errors.ts'
-import { relativeSpread } from './stats.ts'
+import { median, relativeSpread } from './stats.ts'
 import { comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure } from './types.ts'
 
 export interface FigureChange {
@@ -28,7 +28,7 @@ export interface FigureChange {
   readonly worse: boolean
   /** Better beyond the threshold and the noise. */
   readonly improvement: boolean
-  /** `direct` moved beyond the threshold and its noise: the machine changed between the runs; never gates. */
+  /** `direct` moved (either way) beyond the threshold and its noise: the machine changed between the runs; never gates. */
   readonly drift: boolean
 }
 
@@ -46,20 +46,43 @@ export interface Comparison {
 /** Fewer rounds than this and the spread (max − min over rounds) underestimates the noise. */
 export const MIN_ROUNDS_FOR_NOISE = 5
 
+/** Above this median req/s spread a run is too noisy to judge moderate changes; compare says so. */
+export const NOISY_RUN_SPREAD = 0.5
+
+function noisyRunWarning(name: string, report: BenchReport): string[] {
+  const m = median(report.results.map((r) => r.spread.rps ?? 0))
+  return m > NOISY_RUN_SPREAD
+    ? [`${name} was a noisy run (median req/s spread ${(m * 100).toFixed(0)}% across configurations): only large changes can show beyond its noise; consider running it again.`]
+    : []
+}
+
+/** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
+function driftWarning(changes: readonly FigureChange[]): string[] {
+  const moved = changes.filter((c) => c.drift && c.figure === 'rps')
+  if (moved.length === 0) return []
+  const range = moved.map((c) => c.change).sort((a, b) => a - b)
+  const pctOf = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`
+  return [`direct's req/s moved ${range.length === 1 ? pctOf(range[0]!) : `${pctOf(range[0]!)} to ${pctOf(range[range.length - 1]!)}`} in ${moved.length} group(s): the machine changed between the runs; proxy verdicts there are taken relative to it (a proxy that kept its raw req/s while direct got faster is not called worse).`]
+}
+
 /**
  * Spread of a configuration's figure over its direct's, round by round: the machine's slow phases hit
  * both within seconds of each other, so this spread is what remains of the noise once they divide out.
  * Measured on this 2-core VM: a run whose throughput halved for its last three rounds had req/s spreads
- * of 33-153 % but tuned ÷ direct spreads of about 40 %.
+ * of 33-153 % but tuned ÷ direct spreads of about 40 %. Undefined with fewer than two aligned rounds.
  */
-export function roundRatioSpread(result: BenchResult, direct: BenchResult, figure: ComparedFigure): number {
+export function roundRatioSpread(result: BenchResult, direct: BenchResult, figure: ComparedFigure): number | undefined {
   const n = Math.min(result.rounds.length, direct.rounds.length)
   const ratios: number[] = []
   for (let r = 0; r < n; r++) {
     const d = direct.rounds[r]![figure]
     if (d > 0) ratios.push(result.rounds[r]![figure] / d)
   }
-  return relativeSpread(ratios)
+  // The whole range, extremes included. Tried and dropped: leaving out the lowest and highest of 5
+  // ratios caught every halving in six quick runs, but flagged 7 of the 30 ordered pairs of those same
+  // runs (same code); the whole range flagged none and missed the halving only in the noisiest run,
+  // which the noisy-run warning names.
+  return ratios.length < 2 ? undefined : relativeSpread(ratios)
 }
 
 /** Throws a QccLabError (exit 2) when `data` is not a bench report. */
@@ -85,6 +108,8 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
   for (const b of common) {
     const h = headById.get(b.id)!
     const isDirect = b.target === 'direct'
+    // nginx is an outside reference: compared and shown, never gating.
+    const gates = b.target !== 'direct' && b.target !== 'nginx'
     const bd = isDirect ? undefined : baseById.get(directOf(b.id))
     const hd = isDirect ? undefined : headById.get(directOf(b.id))
     for (const [figure, better] of Object.entries(comparedFigures) as Array<[ComparedFigure, 'higher' | 'lower']>) {
@@ -95,8 +120,10 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       const noise = Math.max(b.spread[figure] ?? 0, h.spread[figure] ?? 0)
       const bdv = bd?.median[figure] ?? 0
       const hdv = hd?.median[figure] ?? 0
+      // The ratio's noise from the rounds; where rounds do not line up (none stored, or one), the raw spread.
+      const ratioNoise = (x: BenchResult, d: BenchResult): number => roundRatioSpread(x, d, figure) ?? Math.max(x.spread[figure] ?? 0, d.spread[figure] ?? 0)
       const relative = bd && hd && bdv > 0 && hdv > 0
-        ? { change: (hv / hdv) / (bv / bdv) - 1, noise: Math.max(roundRatioSpread(b, bd, figure), roundRatioSpread(h, hd, figure)) }
+        ? { change: (hv / hdv) / (bv / bdv) - 1, noise: Math.max(ratioNoise(b, bd), ratioNoise(h, hd)) }
         : undefined
       const sign = better === 'higher' ? -1 : 1
       // For a proxy with direct on both sides, the verdict is taken relative to direct (a slower machine
@@ -106,13 +133,14 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
         ? dir * sign * relative.change > Math.max(threshold, relative.noise) && dir * sign * change > threshold
         : dir * sign * change > Math.max(threshold, noise)
       const worse = judge(1)
+      const better_ = judge(-1)
       changes.push({
         id: b.id, figure, base: bv, head: hv, change, noise,
         ...(relative ? { changeVsDirect: relative.change, noiseVsDirect: relative.noise } : {}),
-        regression: worse && !isDirect && gateFigures.includes(figure),
+        regression: worse && gates && gateFigures.includes(figure),
         worse: worse && !isDirect,
-        improvement: judge(-1) && !isDirect,
-        drift: worse && isDirect,
+        improvement: better_ && !isDirect,
+        drift: (worse || better_) && isDirect,
       })
     }
   }
@@ -123,8 +151,12 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     onlyInBase: base.results.filter((r) => !headById.has(r.id)).map((r) => r.id),
     onlyInHead: head.results.filter((r) => !baseIds.has(r.id)).map((r) => r.id),
     regressions: changes.filter((c) => c.regression).length,
-    warnings: ([['base', base], ['head', head]] as const)
-      .filter(([, r]) => r.settings.rounds < MIN_ROUNDS_FOR_NOISE)
-      .map(([name, r]) => `${name} has ${r.settings.rounds} round(s) per configuration; a spread over fewer than ${MIN_ROUNDS_FOR_NOISE} underestimates the noise, so a flagged change may not be real (bench --rounds ${MIN_ROUNDS_FOR_NOISE} or more).`),
+    warnings: [
+      ...([['base', base], ['head', head]] as const)
+        .filter(([, r]) => r.settings.rounds < MIN_ROUNDS_FOR_NOISE)
+        .map(([name, r]) => `${name} has ${r.settings.rounds} round(s) per configuration; a spread over fewer than ${MIN_ROUNDS_FOR_NOISE} underestimates the noise, so a flagged change may not be real (bench --rounds ${MIN_ROUNDS_FOR_NOISE} or more).`),
+      ...driftWarning(changes),
+      ...([['base', base], ['head', head]] as const).flatMap(([name, r]) => noisyRunWarning(name, r)),
+    ],
   }
 }

@@ -70,16 +70,14 @@ export function procCpuMicros(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
   try {
     const ticksPerSecond = 100 // USER_HZ: 100 on every Linux ABI Node supports
-    let children: number[] = []
-    try {
-      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
-    } catch {
-      // Kernel without the children file: the master alone.
-    }
+    // nginx forks its workers: without the kernel's children file the workers cannot be found, and the
+    // master alone would read as an idle nginx.
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
     let ticks = 0
     for (const p of [pid, ...children]) {
-      // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      // After the command in parentheses (which may itself hold ") "): state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       ticks += Number(fields[11]) + Number(fields[12])
     }
     return (ticks / ticksPerSecond) * 1e6

@@ -61,6 +61,8 @@ interface Host {
 
 async function startHost(spec: HostSpec): Promise<Host> {
   const child = fork(hostScript, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // A send on a closed channel is reported to its callback (ask); this keeps it from also crashing the run.
+  child.on('error', () => {})
   const [first] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => { throw new Error(`bench host (${spec.role}) exited with code ${String(code)} before listening`) }),
@@ -68,23 +70,38 @@ async function startHost(spec: HostSpec): Promise<Host> {
   return {
     urls: first.urls,
     child,
-    async ask<T>(message: unknown, key: string): Promise<T> {
-      const reply = new Promise<T>((resolve) => {
+    ask<T>(message: unknown, key: string): Promise<T> {
+      // Rejects when the child dies or the channel breaks, instead of waiting forever.
+      return new Promise<T>((resolve, reject) => {
+        const done = (): void => {
+          child.off('message', on)
+          child.off('exit', onExit)
+        }
         const on = (m: unknown): void => {
           if (m && typeof m === 'object' && key in m) {
-            child.off('message', on)
+            done()
             resolve((m as Record<string, T>)[key]!)
           }
         }
+        const onExit = (code: number | null): void => {
+          done()
+          reject(new Error(`bench host (${spec.role}) exited with code ${String(code)} during the run`))
+        }
         child.on('message', on)
+        child.once('exit', onExit)
+        child.send(message as string, (err) => {
+          if (err) {
+            done()
+            reject(new Error(`bench host (${spec.role}) is unreachable: ${err.message}`))
+          }
+        })
       })
-      child.send(message as string)
-      return reply
     },
     async close() {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
-      child.send('close')
+      if (child.connected) child.send('close')
+      else child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
       await exited
       clearTimeout(timer)
@@ -97,6 +114,10 @@ function histogram(): hdr.Histogram {
 }
 
 /** One round of one configuration: a closed loop of `concurrency` workers for `durationMs`. */
+/** A configuration idle longer than this gets an unrecorded lead-in before its round (full mode only, in practice). */
+const LEAD_IN_AFTER_MS = 30_000
+const LEAD_IN_MS = 150
+
 /** The processes behind one configuration, asked for their ledger and CPU around a measured round. */
 interface Behind {
   readonly upstream: { readonly host: Host; readonly index: number }
@@ -261,6 +282,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     const warmupSpentMs = Math.round(performance.now() - warmStart)
     const perConfig = new Map<string, RoundFigures[]>(configs.map((c) => [c.id, []]))
+    const lastMeasured = new Map<string, number>()
     const total = configs.length * rounds
     let done = 0
     for (let r = 0; r < rounds; r++) {
@@ -268,7 +290,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const order = configs.map((_, i) => configs[(i + r * Math.max(1, Math.floor(configs.length / rounds))) % configs.length]!)
       for (const c of order) {
         place(c)
+        // A configuration that waited long for the others may find its pooled connections closed (the
+        // proxy's own client keep-alive is 65 s, its connectors' 60 s): reopen them unrecorded, so the
+        // round measures steady keep-alive and not 64 new connections.
+        const last = lastMeasured.get(c.id)
+        if (last !== undefined && performance.now() - last > LEAD_IN_AFTER_MS) await measure(c.pool, c, LEAD_IN_MS, undefined)
         perConfig.get(c.id)!.push(await measure(c.pool, c, roundMs, c.behind))
+        lastMeasured.set(c.id, performance.now())
         options.onProgress?.({ phase: 'measure', done: ++done, total, id: c.id })
       }
     }

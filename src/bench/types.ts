@@ -44,11 +44,14 @@ export interface RoundFigures {
 export const comparedFigures = { rps: 'higher', p50: 'lower', p90: 'lower', p99: 'lower', ttfbP50: 'lower' } as const
 export type ComparedFigure = keyof typeof comparedFigures
 /**
- * The figures that gate by default: throughput and the median. A p99 from a few thousand samples per
- * round on a shared 2-core machine moves by tens of percent between identical runs; it is reported
- * and compared, but gates only when asked (`--gate p99`).
+ * The figure that gates by default: throughput. The bench drives a closed loop at fixed concurrency, so
+ * the median latency is nearly concurrency ÷ throughput (Little's law) and adds little to req/s, while
+ * being the noisier of the two here: over 30 ordered pairs of six quick runs of the same code, p50 was
+ * flagged in 2 (both against a run with a machine-wide slow phase), req/s in none. A p99 from a few
+ * thousand samples per round moves by tens of percent between identical runs. All are reported and
+ * compared; they gate when asked (`--gate rps,p50,p99`).
  */
-export const defaultGateFigures: readonly ComparedFigure[] = ['rps', 'p50']
+export const defaultGateFigures: readonly ComparedFigure[] = ['rps']
 
 export interface BenchResult extends BenchConfig {
   readonly rounds: readonly RoundFigures[]

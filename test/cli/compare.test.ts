@@ -44,7 +44,7 @@ describe('qcc-lab compare', () => {
     expect((await run(['compare', a, b])).code).toBe(0)
     const regressed = await run(['compare', b, half])
     expect(regressed.code).toBe(1)
-    expect(regressed.stdout).toMatch(/http\/json\/c64\/rtt0\/tuned-keepalive\s+rps\s+2050\.00\s+1000\.00\s+-51\.2%\s+-51\.2%\s+0%\s+REGRESSION/)
+    expect(regressed.stdout).toMatch(/http\/json\/c64\/rtt0\/tuned-keepalive\s+rps\s+2050\.00\s+1000\.00\s+-51\.2%\s+-51\.2%\s+8%\s+REGRESSION/)
     const unreadable = await run(['compare', a, bad])
     expect(unreadable.code).toBe(2)
     expect(unreadable.stderr).toMatch(/not a qcc-lab\/bench-report@1 file/)

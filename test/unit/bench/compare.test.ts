@@ -131,6 +131,37 @@ describe('compareReports', () => {
     expect(compareReports(before, edited).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')).toMatchObject({ regression: true })
   })
 
+  it('shows direct moving either way as drift, and says so in a warning', () => {
+    const g = 'http/json/c64/rtt0'
+    const before = report([result(`${g}/direct`, [1000, 1005, 1010, 1000, 1005]), result(`${g}/tuned-keepalive`, [500, 502, 505, 500, 502])])
+    // The machine got 30 % faster and the proxy kept its raw req/s: relative to direct it is -23 %, but
+    // it did not get slower; no regression, and the warning says why.
+    const faster = report([result(`${g}/direct`, [1300, 1306, 1313, 1300, 1306]), result(`${g}/tuned-keepalive`, [500, 502, 505, 500, 502])])
+    const c = compareReports({ ...before, settings: { ...before.settings, rounds: 5 } }, { ...faster, settings: { ...faster.settings, rounds: 5 } })
+    expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ drift: true, regression: false })
+    expect(c.regressions).toBe(0)
+    expect(c.warnings).toEqual([expect.stringMatching(/^direct's req\/s moved \+30% in 1 group\(s\): the machine changed/)])
+  })
+
+  it('never gates on the nginx anchor', () => {
+    const g = 'http/json/c64/rtt0'
+    const before = report([result(`${g}/direct`, [2000, 2000, 2000]), result(`${g}/nginx`, [1200, 1200, 1200])])
+    const after = report([result(`${g}/direct`, [2000, 2000, 2000]), result(`${g}/nginx`, [600, 600, 600])])
+    const c = compareReports(before, after)
+    expect(c.changes.find((x) => x.id === `${g}/nginx` && x.figure === 'rps')).toMatchObject({ worse: true, regression: false })
+    expect(c.regressions).toBe(0)
+  })
+
+  it('falls back to the stored spreads when rounds do not line up', () => {
+    const g = 'https/sse/c64/rtt0'
+    const noRounds = (r: BenchResult, spread: number): BenchResult => ({ ...r, rounds: [], spread: { ...r.spread, rps: spread } })
+    const before = report([noRounds(result(`${g}/direct`, [2000]), 0.05), noRounds(result(`${g}/tuned-keepalive`, [1000]), 0.4)])
+    const after = report([noRounds(result(`${g}/direct`, [2000]), 0.05), noRounds(result(`${g}/tuned-keepalive`, [700]), 0.4)])
+    const tuned = compareReports(before, after).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
+    expect(tuned.noiseVsDirect).toBeCloseTo(0.4)
+    expect(tuned.regression).toBe(false) // -30 % inside a 40 % spread
+  })
+
   it('warns when a report has too few rounds to measure its noise', () => {
     expect(compareReports(base, base).warnings).toEqual([
       expect.stringMatching(/^base has 3 round\(s\) per configuration/),
@@ -145,6 +176,13 @@ describe('compareReports', () => {
     const x = result('g/tuned-keepalive', [500, 1000, 2000])
     expect(roundRatioSpread(x, d, 'rps')).toBe(0)
     expect(roundRatioSpread(result('g/tuned-keepalive', [400, 1000, 2400]), d, 'rps')).toBeCloseTo((0.6 - 0.4) / 0.5)
+    expect(roundRatioSpread(result('g/tuned-keepalive', [400]), d, 'rps')).toBeUndefined()
+  })
+
+  it('warns about a noisy run', () => {
+    const noisy = report([result('a', [300, 1000, 1900]), result('b', [100, 510, 900])])
+    expect(compareReports(noisy, base).warnings.some((w) => /^base was a noisy run \(median req\/s spread \d+%/.test(w))).toBe(true)
+    expect(compareReports(base, base).warnings.some((w) => /noisy run/.test(w))).toBe(false)
   })
 
   it('still flags a proxy that halved while direct held', () => {

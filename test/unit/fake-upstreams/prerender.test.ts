@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Pool } from 'undici'
+import { http, HttpResponse } from 'msw'
 import { startFakeUpstream, type FakeUpstream } from '../../../fake-upstreams/index.ts'
 import { startProxy, type ProxyHandle } from '../../../src/proxy/server.ts'
 
@@ -46,9 +47,34 @@ describe('fake upstream prerender (the bench upstream)', () => {
     expect([before.usage.output_tokens, after.usage.output_tokens]).toEqual([4, 2])
   })
 
-  it('still lets faults act first', async () => {
-    const { pool } = await upstream(true, [{ kind: 'error-response', status: 529 }])
+  it('still lets faults act on a request whose answer is cached', async () => {
+    const { up, pool } = await upstream(true)
+    const cached = await post(pool, json)
+    expect(cached.status).toBe(200)
+    up.setFaults([{ kind: 'error-response', status: 529 }])
     expect((await post(pool, json)).status).toBe(529)
+    up.setFaults([{ kind: 'reset-mid-stream', afterEvents: 2 }])
+    const cut = await post(pool, sse).catch((err: unknown) => err)
+    expect(cut).toBeInstanceOf(Error)
+    up.setFaults([])
+    expect(await post(pool, json)).toEqual(cached)
+  })
+
+  it('does not replay while the behaviour delays or a test handler is in place', async () => {
+    const { up, pool } = await upstream(true)
+    const idOf = async (): Promise<string> => (JSON.parse((await post(pool, json)).text) as { id: string }).id
+    // Replayed: the message id repeats.
+    expect(await idOf()).toBe(await idOf())
+    // With a first-byte delay every answer goes through msw (and waits): fresh ids.
+    up.setBehaviour({ firstByteDelayMs: 5 })
+    expect(await idOf()).not.toBe(await idOf())
+    up.setBehaviour({ firstByteDelayMs: 0 })
+    // A stateful test handler is asked every time.
+    let calls = 0
+    up.use(http.post('*/v1/messages', () => HttpResponse.json({ id: `own-${++calls}` })))
+    expect([await idOf(), await idOf()]).toEqual(['own-1', 'own-2'])
+    up.resetHandlers()
+    expect(await idOf()).toBe(await idOf())
   })
 
   it('passes through the proxy whole when every event and the end arrive in one read', async () => {
