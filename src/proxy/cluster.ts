@@ -14,7 +14,7 @@ import { bestTier, tierOf, type HealthFacts, type Tier } from './health/health-m
 import { isHealthy, newHealthStatus, recordOutcome, successRate, type HealthState, type HealthStatus } from './health/passive-health.ts'
 import type { ProxyLog } from './log.ts'
 import type { AttemptResult } from './forward.ts'
-import type { AttemptOutcome } from './outcome.ts'
+import { isFinal4xx, type AttemptOutcome } from './outcome.ts'
 
 export interface Endpoint {
   readonly id: string
@@ -167,7 +167,8 @@ export class Cluster {
     this.#log.debug('upstream.error', `[${requestId}] ${e.id}: ${error.slice(0, 300)}`)
     const status = result.status ?? 0
     const auth = status === 401 || status === 403
-    const clientFault = o === 'http-4xx' && !auth && status !== 429 && status !== 408
+    // The request's own fault says nothing about the endpoint; a refused key (401/403) does.
+    const clientFault = isFinal4xx(o, status) && !auth
     if (this.#compat.has('queue-on-any-failure')) {
       this.#fail(e, now, 'unhealthy', error)
       this.#enqueue(e, error, now)

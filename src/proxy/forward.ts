@@ -66,6 +66,12 @@ export function isHopByHop(name: string): boolean {
   return hopByHop.has(name)
 }
 
+/** Writes a whole buffered answer; its length is the body's, whatever the upstream's header said. */
+export function sendAnswer(res: ServerResponse, answer: BufferedAnswer): void {
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length })
+  res.end(answer.body)
+}
+
 function uncork(socket: Socket): void {
   socket.uncork()
 }
@@ -175,16 +181,11 @@ export function forwardAttempt(
           return
         }
         if (held) {
-          const body = Buffer.concat(answerChunks)
-          res.writeHead(status ?? 200, { ...answerHeaders, 'content-length': body.length })
-          res.end(body)
+          sendAnswer(res, { status: status ?? 200, headers: answerHeaders, body: Buffer.concat(answerChunks) })
           settle({ outcome, status, reusedConnection: false, committed: true })
           return
         }
-        const body = Buffer.concat(answerChunks)
-        const headers = { ...answerHeaders }
-        delete headers['content-length']
-        settle({ outcome, status, reusedConnection: false, committed, answer: { status: status ?? 502, headers, body } })
+        settle({ outcome, status, reusedConnection: false, committed, answer: { status: status ?? 502, headers: answerHeaders, body: Buffer.concat(answerChunks) } })
       },
       onResponseError(_c, err) {
         const reused = failedOnReusedSocket(err)

@@ -77,6 +77,14 @@ export function classifyStatus(status: number): AttemptOutcome {
   return 'http-4xx'
 }
 
+/**
+ * A 4xx that is the request's own doing and would come back the same from any retry: not 408 (timeout)
+ * or 429 (rate limit), which pass. 401/403 are in: the key was refused.
+ */
+export function isFinal4xx(outcome: AttemptOutcome, status: number | undefined): boolean {
+  return outcome === 'http-4xx' && status !== 408 && status !== 429
+}
+
 /** Human labels; stale-socket carries the name qcc's users knew it by. */
 export const outcomeLabels: Readonly<Record<AttemptOutcome, string>> = {
   ok: 'ok',

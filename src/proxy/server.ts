@@ -10,13 +10,12 @@ import type net from 'node:net'
 import { once } from 'node:events'
 import { randomInt, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { Agent } from 'undici'
 import { installSocketReuseTracking } from './connector/socket-reuse.ts'
 import type { ConnectorProfileName } from './connector/profiles.ts'
 import { clusterDefaults, type ProxyConfig } from './config.ts'
-import { forwardAttempt, isHopByHop, type AttemptResult, type BufferedAnswer, type UpstreamRequest } from './forward.ts'
+import { forwardAttempt, isHopByHop, sendAnswer, type AttemptResult, type BufferedAnswer, type UpstreamRequest } from './forward.ts'
 import { publishAttempt, publishRequest } from './events.ts'
-import { attemptOutcomes, outcomeLabels, type AttemptOutcome } from './outcome.ts'
+import { attemptOutcomes, isFinal4xx, outcomeLabels, type AttemptOutcome } from './outcome.ts'
 import { resolveCompat } from './compat.ts'
 import { Cluster, type Endpoint } from './cluster.ts'
 import { ProxyLog, queryLogs, type LogRecord } from './log.ts'
@@ -25,6 +24,7 @@ import { countTokens } from './count-tokens.ts'
 import { verifyEndpoint } from './health/verifier.ts'
 import { createRandom } from '../shared/random.ts'
 import { QccLabError } from '../shared/errors.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface ProxyHandle {
   readonly id: string
@@ -64,7 +64,6 @@ export interface ProxyStats {
   readonly sessions: number
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Request headers for the upstream: hop-by-hop, `Host`, `Content-Length` and the client's auth dropped
@@ -110,7 +109,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   const affinity = new SessionAffinity(config.cluster.affinityTtlMs ?? clusterDefaults.affinityTtlMs)
   const attemptLimits = { ...clusterDefaults.attempts, ...config.cluster.attempts }
   const verifierConfig = { ...clusterDefaults.verifier, ...config.cluster.verifier }
-  const verifyDispatcher = new Agent({ allowH2: false, connect: config.cluster.endpoints.some((e) => e.rejectUnauthorized === false) ? { rejectUnauthorized: false } : undefined })
   const startedAt = clock()
 
   const counters = {
@@ -203,11 +201,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     res.end(text)
   }
 
-  const sendAnswer = (res: http.ServerResponse, answer: BufferedAnswer): void => {
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length })
-    res.end(answer.body)
-  }
-
   /** qcc's model override: replace `model` in a JSON /v1/messages body. */
   const overrideModel = (body: Buffer | null, requestId: string): Buffer | null => {
     const model = config.cluster.modelOverride
@@ -278,8 +271,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       if (result.committed || result.outcome === 'client-aborted') break
       const count = (failures.get(ep.id) ?? 0) + 1
       failures.set(ep.id, count)
-      const status = result.status ?? 0
-      if (result.outcome === 'http-4xx' && status !== 408 && status !== 429) {
+      if (isFinal4xx(result.outcome, result.status)) {
         // A bad request or a refused key: asking the same endpoint again gets the same answer.
         excluded.add(ep.id)
       } else if (!ep.breaker.allows(clock())) {
@@ -348,10 +340,13 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     if (queued.length > 0) log.info('verify.start', `verifying ${queued.length} endpoint(s) in the failure queue`)
     for (const ep of queued) {
       if (closing) return
+      // On a fresh connection of the endpoint's own connector: its TLS setting and timeouts, and never a
+      // pooled socket the upstream may already have closed.
+      const client = ep.connector.fresh()
       const r = await verifyEndpoint(ep, {
-        dispatcher: verifyDispatcher, model: verifierConfig.model, timeoutMs: verifierConfig.timeoutMs,
+        dispatcher: client, model: verifierConfig.model, timeoutMs: verifierConfig.timeoutMs,
         random, acceptAny200: compat.has('verifier-accepts-any-200'),
-      })
+      }).finally(() => ep.connector.release(client))
       cluster.queue.verified(ep.id, r.recovered)
       if (r.recovered) {
         cluster.recovered(ep, r.durationMs)
@@ -394,7 +389,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     ])
   } catch (err) {
     await cluster.close()
-    await verifyDispatcher.close()
     await log.close()
     throw err
   }
@@ -421,7 +415,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       await closed
       await verifying
       await cluster.close()
-      await verifyDispatcher.close()
       log.info('proxy.stop', 'stopped')
       await log.close()
     },

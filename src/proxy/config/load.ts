@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseDocument } from 'yaml'
+import { parseYaml } from '../../shared/yaml.ts'
 import { QccLabError } from '../../shared/errors.ts'
 import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { resolveCompat, compatNames } from '../compat.ts'
@@ -53,14 +53,9 @@ function parseData(file: string, text: string): unknown {
       throw new ConfigError(file, [`invalid JSON: ${(err as Error).message}`])
     }
   }
-  const doc = parseDocument(text, { uniqueKeys: true })
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => {
-      const pos = e.linePos?.[0]
-      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
-    }))
-  }
-  return doc.toJS()
+  const parsed = parseYaml(text)
+  if (!parsed.ok) throw new ConfigError(file, parsed.problems)
+  return parsed.value
 }
 
 function selection(s: LabCluster['connector']): ConnectorSelection | undefined {
