@@ -263,7 +263,8 @@ export async function startLink(options: LinkOptions): Promise<Link> {
 
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const prerenderKey = !cut && options.prerender?.() === true ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${Buffer.concat(chunks).toString('latin1')}` : undefined
+    const requestBody = chunks.length === 0 ? undefined : Buffer.concat(chunks)
+    const prerenderKey = !cut && options.prerender?.() === true ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${requestBody?.toString('latin1') ?? ''}` : undefined
     const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
     if (cached) {
       if (!(await waitOrClose(res, delayMs))) return
@@ -277,7 +278,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     const request = new Request(`${scheme}://${req.headers.host ?? 'upstream'}${req.url ?? '/'}`, {
       method,
       headers,
-      body: method === 'GET' || method === 'HEAD' || chunks.length === 0 ? undefined : Buffer.concat(chunks),
+      body: method === 'GET' || method === 'HEAD' ? undefined : requestBody,
     })
     if (!(await waitOrClose(res, delayMs))) return
     const response = (await getResponse([...options.handlers()], request))
@@ -287,9 +288,9 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     response.headers.forEach((value, key) => { out[key] = value })
     if (prerenderKey !== undefined && prerendered.size < PRERENDER_LIMIT) {
       // Render once: read the whole body, keep it, and answer this request from the copy too.
-      const body: Buffer[] = []
-      if (response.body !== null) for await (const chunk of response.body as AsyncIterable<Uint8Array>) body.push(Buffer.from(chunk))
-      const rendered: Rendered = { status: response.status, headers: { ...out }, chunks: body }
+      const answer: Buffer[] = []
+      if (response.body !== null) for await (const chunk of response.body as AsyncIterable<Uint8Array>) answer.push(Buffer.from(chunk))
+      const rendered: Rendered = { status: response.status, headers: { ...out }, chunks: answer }
       prerendered.set(prerenderKey, rendered)
       replay(res, rendered)
       return

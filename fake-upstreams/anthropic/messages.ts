@@ -4,6 +4,7 @@
  * sockets through msw's `getResponse`, so these handlers never see a socket.
  */
 import { http, HttpResponse, type RequestHandler } from 'msw'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /** How a fake upstream answers a message. */
 export interface MessageBehaviour {
@@ -82,7 +83,6 @@ export function messageEventFrames(id: string, model: string, textDeltas: number
   return frames
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function sseStream(frames: readonly string[], intervalMs: number): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()

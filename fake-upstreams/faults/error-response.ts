@@ -40,6 +40,6 @@ function defaultType(status: number): string {
     case 413: return 'request_too_large'
     case 429: return 'rate_limit_error'
     case 529: return 'overloaded_error'
-    default: return status === 200 ? 'api_error' : 'api_error'
+    default: return 'api_error'
   }
 }

@@ -53,7 +53,7 @@ export interface FaultHooks {
   onRequest?(conn: ConnectionStub, request: RequestInfo, reply: ReplyStub): boolean
   /** Hold the response head back this long (ms). */
   delayMs?(request: RequestInfo): number | undefined
-  /** Cut the response body after this many SSE events (or body chunks for non-SSE answers). */
+  /** Cut the response body after this many SSE events (`\n\n`-terminated frames); 0 cuts right after the head. A JSON answer has no events, so only 0 cuts it. */
   cutAfterEvents?(request: RequestInfo): { readonly events: number; readonly mode: CloseMode } | undefined
 }
 

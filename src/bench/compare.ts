@@ -49,11 +49,17 @@ export const MIN_ROUNDS_FOR_NOISE = 5
 /** Above this median req/s spread a run is too noisy to judge moderate changes; compare says so. */
 export const NOISY_RUN_SPREAD = 0.5
 
-function noisyRunWarning(name: string, report: BenchReport): string[] {
+/** What weakens a verdict on this report: too few rounds to measure the noise, or a noisy run. */
+function reportWarnings(name: string, report: BenchReport): string[] {
+  const out: string[] = []
+  if (report.settings.rounds < MIN_ROUNDS_FOR_NOISE) {
+    out.push(`${name} has ${report.settings.rounds} round(s) per configuration; a spread over fewer than ${MIN_ROUNDS_FOR_NOISE} underestimates the noise, so a flagged change may not be real (bench --rounds ${MIN_ROUNDS_FOR_NOISE} or more).`)
+  }
   const m = median(report.results.map((r) => r.spread.rps ?? 0))
-  return m > NOISY_RUN_SPREAD
-    ? [`${name} was a noisy run (median req/s spread ${(m * 100).toFixed(0)}% across configurations): only large changes can show beyond its noise; consider running it again.`]
-    : []
+  if (m > NOISY_RUN_SPREAD) {
+    out.push(`${name} was a noisy run (median req/s spread ${(m * 100).toFixed(0)}% across configurations): only large changes can show beyond its noise; consider running it again.`)
+  }
+  return out
 }
 
 /** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
@@ -96,13 +102,12 @@ export function asBenchReport(data: unknown, name: string): BenchReport {
 
 export function compareReports(base: BenchReport, head: BenchReport, thresholdPct = 10, gateFigures: readonly ComparedFigure[] = defaultGateFigures): Comparison {
   const headById = new Map(head.results.map((r) => [r.id, r]))
-  const baseIds = new Set(base.results.map((r) => r.id))
+  const baseById = new Map(base.results.map((r) => [r.id, r]))
   const common = base.results.filter((r) => headById.has(r.id))
   if (common.length === 0) {
     throw new QccLabError('REPORTS_MISMATCH', 'Failed to compare: the two reports share no configuration (different --quick/--full, protocols or concurrencies?).')
   }
   const threshold = thresholdPct / 100
-  const baseById = new Map(base.results.map((r) => [r.id, r]))
   const directOf = (id: string): string => `${id.slice(0, id.lastIndexOf('/'))}/direct`
   const changes: FigureChange[] = []
   for (const b of common) {
@@ -149,14 +154,8 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     gateFigures,
     changes,
     onlyInBase: base.results.filter((r) => !headById.has(r.id)).map((r) => r.id),
-    onlyInHead: head.results.filter((r) => !baseIds.has(r.id)).map((r) => r.id),
+    onlyInHead: head.results.filter((r) => !baseById.has(r.id)).map((r) => r.id),
     regressions: changes.filter((c) => c.regression).length,
-    warnings: [
-      ...([['base', base], ['head', head]] as const)
-        .filter(([, r]) => r.settings.rounds < MIN_ROUNDS_FOR_NOISE)
-        .map(([name, r]) => `${name} has ${r.settings.rounds} round(s) per configuration; a spread over fewer than ${MIN_ROUNDS_FOR_NOISE} underestimates the noise, so a flagged change may not be real (bench --rounds ${MIN_ROUNDS_FOR_NOISE} or more).`),
-      ...driftWarning(changes),
-      ...([['base', base], ['head', head]] as const).flatMap(([name, r]) => noisyRunWarning(name, r)),
-    ],
+    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes)],
   }
 }

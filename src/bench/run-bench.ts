@@ -113,7 +113,6 @@ function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
 }
 
-/** One round of one configuration: a closed loop of `concurrency` workers for `durationMs`. */
 /** A configuration idle longer than this gets an unrecorded lead-in before its round (full mode only, in practice). */
 const LEAD_IN_AFTER_MS = 30_000
 const LEAD_IN_MS = 150
@@ -125,6 +124,7 @@ interface Behind {
   readonly proxyCpu?: () => Promise<number | undefined>
 }
 
+/** One round of one configuration: a closed loop of `concurrency` workers for `durationMs`. */
 async function measure(pool: Pool, config: BenchConfig, durationMs: number, behind: Behind | undefined): Promise<RoundFigures> {
   const latency = histogram()
   const ttfb = histogram()
@@ -231,13 +231,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const proxyHost = await startHost({ role: 'proxies', proxies: proxySlots.map(({ upstreamUrl: u, profile }) => ({ upstreamUrl: u, profile })) })
     hosts.push(proxyHost)
     const proxyUrl = new Map(proxySlots.map((p, i) => [p.key, proxyHost.urls[i]!]))
-    const anchorUrls = new Map<string, string>()
     const anchorByKey = new Map<string, Nginx>()
     if (options.anchor === 'nginx') {
       for (const s of slots) {
         const nx = await startNginx(upstreamUrl(s.key), plan ? pinner.prefix(plan.proxy) : [])
         anchors.push(nx)
-        anchorUrls.set(s.key, nx.url)
         anchorByKey.set(s.key, nx)
       }
     }
@@ -251,7 +249,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (const target of targets) {
         const key = `${protocol}/${rttMs}`
         const url = target === 'direct' ? upstreamUrl(key)
-          : target === 'nginx' ? anchorUrls.get(key)!
+          : target === 'nginx' ? anchorByKey.get(key)!.url
             : proxyUrl.get(`${key}/${target}`)!
         // Keep idle connections as long as the upstream does (undici's default is 4 s): between its rounds a
         // configuration waits for all the others, and reconnecting is not what a round should measure.

@@ -1,4 +1,5 @@
 /** Pure statistics for benchmark rounds: medians, spread, ratios. */
+import { round } from '../harness/report/stats.ts'
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return 0
@@ -22,4 +23,5 @@ export function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b
 }
 
-export const round3 = (v: number): number => Math.round(v * 1000) / 1000
+/** Three decimals: every figure a bench report stores. */
+export const round3 = (v: number): number => round(v, 3)

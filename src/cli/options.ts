@@ -10,3 +10,14 @@ export function parseIntOption(flag: string, min: number, max: number): (value: 
     return n
   }
 }
+
+/** A comma-separated list of whole numbers, each checked as parseIntOption does. */
+export function parseIntListOption(flag: string, min: number, max: number): (value: string) => number[] {
+  return (value) => {
+    const parts = value.split(',').map((v) => v.trim())
+    if (parts.some((v) => !/^\d+$/.test(v) || Number(v) < min || Number(v) > max)) {
+      throw new InvalidArgumentError(`${flag} takes comma-separated whole numbers from ${min} to ${max}; got "${value}".`)
+    }
+    return parts.map(Number)
+  }
+}

@@ -6,31 +6,22 @@ import { nginxBinary, nginxInstallHint } from '../../bench/nginx.ts'
 import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
 import { asBenchReport, compareReports } from '../../bench/compare.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
+import { parseIntListOption, parseIntOption } from '../options.ts'
 import { comparedFigures, defaultGateFigures, type ComparedFigure } from '../../bench/types.ts'
 
 interface BenchFlags {
   readonly quick?: boolean
   readonly json?: string
   readonly markdown?: string
-  readonly rtt?: string
-  readonly concurrency?: string
-  readonly rounds?: string
+  readonly rtt?: number[]
+  readonly concurrency?: number[]
+  readonly rounds?: number
   readonly progress?: boolean
   readonly anchor?: string
   readonly pin?: boolean
 }
 
-function list(flag: string, text: string | undefined, min: number, max: number): number[] | undefined {
-  if (text === undefined) return undefined
-  const values = text.split(',').map((v) => Number(v.trim()))
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min || v > max)) {
-    throw new UsageError(`${flag} takes comma-separated whole numbers from ${min} to ${max}; got "${text}".`)
-  }
-  return values
-}
-
 export async function benchCommand(flags: BenchFlags): Promise<number> {
-  const rounds = list('--rounds', flags.rounds, 1, 20)?.[0]
   if (flags.anchor !== undefined && flags.anchor !== 'nginx') throw new UsageError(`--anchor: only "nginx" is supported; got "${flags.anchor}".`)
   if (flags.anchor === 'nginx' && !nginxBinary()) throw new UsageError(nginxInstallHint)
   const started = Date.now()
@@ -39,9 +30,9 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   let warmedUp = false
   const report = await runBench({
     quick: flags.quick === true,
-    rttsMs: list('--rtt', flags.rtt, 0, 1_000),
-    concurrencies: list('--concurrency', flags.concurrency, 1, 512),
-    rounds,
+    rttsMs: flags.rtt,
+    concurrencies: flags.concurrency,
+    rounds: flags.rounds,
     anchor: flags.anchor as 'nginx' | undefined,
     pin: flags.pin === true,
     onProgress: flags.progress === false ? undefined : ({ phase, done, total, id }) => {
@@ -100,9 +91,9 @@ export function registerBench(program: Command): void {
     .option('-q, --quick', 'a smaller matrix (concurrency 64 only, no simulated RTT), under a minute')
     .option('--json <file>', 'write the report (qcc-lab/bench-report@1)')
     .option('--markdown <file>', 'write Markdown tables')
-    .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)')
-    .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)')
-    .option('--rounds <n>', 'rounds per configuration (default 5)')
+    .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)', parseIntListOption('--rtt', 0, 1_000))
+    .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)', parseIntListOption('--concurrency', 1, 512))
+    .option('--rounds <n>', 'rounds per configuration (default 5)', parseIntOption('--rounds', 1, 20))
     .option('--anchor <name>', 'also measure an outside reference: nginx (on PATH) with an upstream keepalive pool')
     .option('--pin', 'pin the client, upstream and proxy to fixed cores with taskset (noisier on 2 cores; see bench/README.md)')
     .option('--no-progress', 'no progress on stderr')

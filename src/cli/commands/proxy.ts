@@ -11,6 +11,7 @@ import { isConnectorProfileName, connectorProfileNames } from '../../proxy/conne
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { homeDir, isAlive, pidFile, pidFiles, readPid, removePid, writePid, type PidRecord } from '../home.ts'
 import { parseIntOption } from '../options.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 interface StartFlags {
   readonly config: string
@@ -26,7 +27,6 @@ interface StartFlags {
 }
 
 const bin = fileURLToPath(new URL('../../../bin/qcc-lab.js', import.meta.url))
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)

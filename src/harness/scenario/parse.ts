@@ -2,7 +2,7 @@
  * Text → Scenario, with every problem reported as `<file>: <field path>: <what was expected>` (all of
  * them at once, not just the first), so a bad file is fixed in one edit.
  */
-import { parseDocument } from 'yaml'
+import { parseYaml } from '../../shared/yaml.ts'
 import { ScenarioError } from '../../shared/errors.ts'
 import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { resolveFault } from '../../../fake-upstreams/faults/index.ts'
@@ -13,14 +13,9 @@ import { compatNames, resolveCompat } from '../../proxy/compat.ts'
 import type { ConnectorSelection } from '../../proxy/connector/profiles.ts'
 
 export function parseScenario(text: string, file: string, fallbackName: string): Scenario {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(file, doc.errors.map((e) => {
-      const pos = e.linePos?.[0]
-      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
-    }))
-  }
-  const data: unknown = doc.toJS()
+  const yaml = parseYaml(text)
+  if (!yaml.ok) throw new ScenarioError(file, yaml.problems)
+  const data = yaml.value
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ScenarioError(file, ['(root): expected a mapping with description, upstreams, workload and variants'])
   }

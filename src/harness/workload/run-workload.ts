@@ -6,6 +6,7 @@
 import { Pool } from 'undici'
 import { performance } from 'node:perf_hooks'
 import { classifyError } from '../../proxy/outcome.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface WorkloadSpec {
   readonly requests: number
@@ -50,7 +51,6 @@ export interface WorkloadOptions {
   readonly onProgress?: (done: number, total: number) => void
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export function messageBody(index: number, stream: boolean): string {
   return JSON.stringify({
