@@ -40,6 +40,6 @@ describe('stale-keepalive scenario', () => {
       'tuned-keepalive-known-idle': { verdict: 'pass', failures: {}, staleSocket: 0, retried: 0, connections: 10, duplicates: 0 },
     })
     expect(second.map(figures)).toEqual(first.map(figures))
-    await vi.waitFor(() => expect(tcpHandles()).toBeLessThanOrEqual(before))
+    await vi.waitFor(() => expect(tcpHandles()).toBeLessThanOrEqual(before), { timeout: 10_000 })
   }, 90_000)
 })

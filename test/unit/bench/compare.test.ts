@@ -53,6 +53,7 @@ describe('compareReports', () => {
   it('passes a report against a copy of itself', () => {
     const c = compareReports(base, structuredClone(base))
     expect(c.regressions).toBe(0)
+    expect(c.changes).toHaveLength(2 * 5) // 2 configurations × 5 figures
     expect(c.changes.every((x) => x.change === 0)).toBe(true)
   })
 

@@ -84,8 +84,8 @@ describe('a request that crosses the FIN', () => {
       await once(socket, 'end') // the idle-close FIN
       const answered = received
       socket.write(request('late'))
-      await vi.waitFor(() => expect(up.ledger.byRequestId('late').map((e) => e.outcome)).toEqual(['dropped']))
-      await vi.waitFor(() => expect(up.openConnections()).toBe(0))
+      await vi.waitFor(() => expect(up.ledger.byRequestId('late').map((e) => e.outcome)).toEqual(['dropped']), { timeout: 10_000 })
+      await vi.waitFor(() => expect(up.openConnections()).toBe(0), { timeout: 10_000 })
       expect(received).toBe(answered) // not one byte for the late request
     } finally {
       socket.destroy()

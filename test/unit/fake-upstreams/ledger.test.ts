@@ -47,7 +47,11 @@ describe('the ledger of a running upstream', () => {
       ['two', 1, 1, 'answered', 200],
       ['relay-3', 2, 0, 'answered', 200],
     ])
-    for (const e of entries) expect(e.idleBeforeMs).toBeGreaterThanOrEqual(0)
+    // Idle time counts from the previous answer on the connection, so it is shorter than the time between
+    // the two arrivals; a first request's idle time counts from the accept.
+    const [one, two] = entries
+    expect(two!.idleBeforeMs).toBeGreaterThanOrEqual(0)
+    expect(two!.idleBeforeMs).toBeLessThan(two!.atMs - one!.atMs)
     expect(upstream.ledger.byRequestId('two')).toHaveLength(1)
     a.socket.destroy()
     b.socket.destroy()

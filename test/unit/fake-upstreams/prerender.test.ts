@@ -51,6 +51,8 @@ describe('fake upstream prerender (the bench upstream)', () => {
     const { up, pool } = await upstream(true)
     const cached = await post(pool, json)
     expect(cached.status).toBe(200)
+    const cachedSse = await post(pool, sse)
+    expect(await post(pool, sse)).toEqual(cachedSse)
     up.setFaults([{ kind: 'error-response', status: 529 }])
     expect((await post(pool, json)).status).toBe(529)
     up.setFaults([{ kind: 'reset-mid-stream', afterEvents: 2 }])

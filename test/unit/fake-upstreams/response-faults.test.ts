@@ -81,6 +81,6 @@ describe('delay-response fault', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(conn.received()).toBe('')
     conn.socket.destroy()
-    await vi.waitFor(() => expect(upstream!.ledger.entries()[0]!.outcome).toBe('cut'))
+    await vi.waitFor(() => expect(upstream!.ledger.entries()[0]!.outcome).toBe('cut'), { timeout: 10_000 })
   })
 })
