@@ -120,5 +120,5 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
 
 export { faults, faultKinds, type FaultKind, type FaultSpec } from './faults/index.ts'
 export type { Ledger, LedgerEntry, LedgerSummary, ConnectionRecord } from './ledger.ts'
-export { summarizeLedger } from './ledger.ts'
+export { summarizeLedger, summarizeLedgers } from './ledger.ts'
 export type { MessageBehaviour } from './anthropic/messages.ts'

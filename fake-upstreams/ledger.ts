@@ -18,8 +18,11 @@ export type DeliveryOutcome =
 export interface LedgerEntry {
   /** 1-based arrival order on this upstream. */
   readonly seq: number
-  /** The request's `x-request-id`, or a generated `<upstream>-<seq>`. */
-  readonly requestId: string
+  /**
+   * The request's `x-request-id`, else the client request named in its body (`qcc-lab request <id>:`),
+   * else a generated `<upstream>-<seq>` (a request the proxy made on its own, such as a verification).
+   */
+  requestId: string
   readonly connectionId: number
   /** 0 for the first request on its connection. */
   readonly indexOnConnection: number
@@ -46,12 +49,17 @@ export interface ConnectionRecord {
 
 export interface LedgerSummary {
   readonly connections: number
+  /** Requests that reached the upstream (with a client filter: the client's own, forwarded). */
   readonly received: number
   readonly answered: number
+  /** Answered with a 2xx status. */
+  readonly ok: number
   readonly dropped: number
-  /** Distinct request ids answered more than once (a non-idempotent request processed twice). */
+  /** Requests the proxy made on its own (verification calls, probes): no client request id. */
+  readonly probes: number
+  /** Distinct request ids answered 2xx more than once (a non-idempotent request processed twice). */
   readonly duplicates: number
-  /** Distinct request ids whose head arrived more than once (retried after a drop; not necessarily processed twice). */
+  /** Distinct request ids whose head arrived again after an earlier arrival was dropped or cut. */
   readonly redelivered: number
   /** Requests per connection that carried at least one request. */
   readonly requestsPerConnection: number
@@ -97,32 +105,66 @@ export class Ledger {
   }
 }
 
-/** Pure: counts deliveries from ledger entries. */
+/** Pure: counts deliveries from one upstream's ledger entries. */
 export function summarizeLedger(entries: readonly LedgerEntry[], connections: number): LedgerSummary {
-  const answeredById = new Map<string, number>()
-  const seenById = new Map<string, number>()
-  const usedConnections = new Set<number>()
+  return summarizeLedgers([{ name: '', entries, connections }])
+}
+
+const isOk = (e: LedgerEntry): boolean => e.outcome === 'answered' && (e.status ?? 0) >= 200 && (e.status ?? 0) < 300
+
+/**
+ * Pure: counts deliveries over several upstreams. `isClient` tells the client's own requests from the
+ * proxy's (default: every entry is the client's); the counts are over the client's requests, `probes`
+ * counts the rest. Connections are told apart per upstream (each numbers its own from 1).
+ */
+export function summarizeLedgers(
+  upstreams: ReadonlyArray<{ readonly name: string; readonly entries: readonly LedgerEntry[]; readonly connections: number }>,
+  isClient: (requestId: string) => boolean = () => true,
+): LedgerSummary {
+  const okById = new Map<string, number>()
+  const arrivals = new Map<string, LedgerEntry[]>()
+  const usedConnections = new Set<string>()
+  let received = 0
   let answered = 0
+  let ok = 0
   let dropped = 0
-  for (const e of entries) {
-    usedConnections.add(e.connectionId)
-    seenById.set(e.requestId, (seenById.get(e.requestId) ?? 0) + 1)
-    if (e.outcome === 'answered') {
-      answered++
-      answeredById.set(e.requestId, (answeredById.get(e.requestId) ?? 0) + 1)
-    } else if (e.outcome === 'dropped') dropped++
+  let probes = 0
+  for (const u of upstreams) {
+    for (const e of u.entries) {
+      if (!isClient(e.requestId)) {
+        probes++
+        continue
+      }
+      received++
+      usedConnections.add(`${u.name}\u0000${e.connectionId}`)
+      const list = arrivals.get(e.requestId)
+      if (list) list.push(e)
+      else arrivals.set(e.requestId, [e])
+      if (e.outcome === 'answered') answered++
+      else if (e.outcome === 'dropped') dropped++
+      if (isOk(e)) {
+        ok++
+        okById.set(e.requestId, (okById.get(e.requestId) ?? 0) + 1)
+      }
+    }
   }
   let duplicates = 0
-  for (const n of answeredById.values()) if (n > 1) duplicates++
+  for (const count of okById.values()) if (count > 1) duplicates++
   let redelivered = 0
-  for (const n of seenById.values()) if (n > 1) redelivered++
+  for (const list of arrivals.values()) {
+    if (list.length < 2) continue
+    const ordered = [...list].sort((a, b) => a.atMs - b.atMs)
+    if (ordered.slice(0, -1).some((e) => e.outcome === 'dropped' || e.outcome === 'cut')) redelivered++
+  }
   return {
-    connections,
-    received: entries.length,
+    connections: upstreams.reduce((sum, u) => sum + u.connections, 0),
+    received,
     answered,
+    ok,
     dropped,
+    probes,
     duplicates,
     redelivered,
-    requestsPerConnection: usedConnections.size === 0 ? 0 : entries.length / usedConnections.size,
+    requestsPerConnection: usedConnections.size === 0 ? 0 : received / usedConnections.size,
   }
 }

@@ -264,6 +264,11 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const requestBody = chunks.length === 0 ? undefined : Buffer.concat(chunks)
+    if (typeof headerId !== 'string' || headerId === '') {
+      // A proxy that drops x-request-id still forwards the body, which names the client's request.
+      const tagged = requestBody === undefined ? null : /qcc-lab request ([\w.:-]+):/.exec(requestBody.toString('latin1'))
+      if (tagged) entry.requestId = tagged[1]!
+    }
     const prerenderKey = !cut && options.prerender?.() === true ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${requestBody?.toString('latin1') ?? ''}` : undefined
     const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
     if (cached) {

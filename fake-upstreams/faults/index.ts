@@ -8,6 +8,7 @@ import { raceClose } from './race-close.ts'
 import { errorResponse } from './error-response.ts'
 import { resetMidStream } from './reset-mid-stream.ts'
 import { delayResponse } from './delay-response.ts'
+import { closeAfterResponse } from './close-after-response.ts'
 import type { FaultDefinition, FaultHooks } from './types.ts'
 import { formatZodIssues } from '../../src/shared/zod-issues.ts'
 
@@ -17,6 +18,7 @@ export const faults = {
   'error-response': errorResponse,
   'reset-mid-stream': resetMidStream,
   'delay-response': delayResponse,
+  'close-after-response': closeAfterResponse,
 } as const satisfies Record<string, FaultDefinition>
 
 export type FaultKind = keyof typeof faults

@@ -11,12 +11,15 @@ export class QccLabError extends Error {
   }
 }
 
-/** A scenario file that cannot be read, parsed or validated. Message: `<file>: <path>: <problem>`. */
+/**
+ * A scenario file that cannot be read, parsed or validated. Message: `<file>:<line>:<column>: <path>:
+ * <problem>` (the position when it is known), one line per problem.
+ */
 export class ScenarioError extends QccLabError {
   readonly file: string
   readonly issues: readonly string[]
   constructor(file: string, issues: readonly string[], options?: ErrorOptions) {
-    super('SCENARIO_INVALID', issues.map((i) => `${file}: ${i}`).join('\n'), options)
+    super('SCENARIO_INVALID', issues.map((i) => (/^\d+:\d+: /.test(i) ? `${file}:${i}` : `${file}: ${i}`)).join('\n'), options)
     this.name = 'ScenarioError'
     this.file = file
     this.issues = issues

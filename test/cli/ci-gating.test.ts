@@ -48,15 +48,17 @@ variants:
     const xml = await readFile(junit, 'utf8')
     expect(XMLValidator.validate(xml)).toBe(true)
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml)
-    expect(doc.testsuites).toMatchObject({ name: 'qcc-lab', tests: '2', failures: '1', errors: '0' })
+    // The variant is a contract (no connector, no compat): its two traffic checks come first.
+    expect(doc.testsuites).toMatchObject({ name: 'qcc-lab', tests: '4', failures: '1', errors: '0', skipped: '0' })
     const cases = doc.testsuites.testsuite.testcase
-    expect(cases).toHaveLength(2)
-    expect(cases[0]).toMatchObject({ classname: 'mixed.only', name: 'failures.total == 2' })
-    expect(cases[0].failure).toBeUndefined()
-    expect(cases[1]).toMatchObject({ name: 'nothing <fails> & "quotes"', failure: { message: 'expected == 0, got 2', type: 'ExpectationFailed' } })
+    expect(cases).toHaveLength(4)
+    expect(cases.slice(0, 2).map((c: { name: string }) => c.name)).toEqual(['traffic reached the upstreams', 'every client success was answered by an upstream'])
+    expect(cases[2]).toMatchObject({ classname: 'mixed.only', name: 'failures.total == 2' })
+    expect(cases[2].failure).toBeUndefined()
+    expect(cases[3]).toMatchObject({ name: 'nothing <fails> & "quotes"', failure: { message: 'expected == 0, got 2', type: 'ExpectationFailed' } })
     const md = await readFile(markdown, 'utf8')
     expect(md).toMatch(/^## qcc-lab: ❌ fail$/m)
-    expect(md).toMatch(/^\| ❌ \| mixed \| only \| 4 \| 2 \| 0 \| 0 \| \d+ \| [\d.]+ \| [\d.]+ \|$/m)
+    expect(md).toMatch(/^\| ❌ \| mixed \| only \| 4 \| 2 \| 0 \| 0 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|$/m)
     expect(md).toMatch(/^- \*\*mixed \/ only\*\*: nothing <fails> & "quotes" — expected `failures.total == 0`, got 2$/m)
   })
 
@@ -78,16 +80,16 @@ variants:
 })
 
 describe('target mode', () => {
-  it('writes a qcc cache.json that the proxy reads back as the same cluster', async () => {
-    const file = path.join(dir, 'cache.json')
-    await writeFile(file, qccCacheFor('lab', [{ baseUrl: 'http://127.0.0.1:1', apiKey: 'sk-a', priority: 1 }, { baseUrl: 'http://127.0.0.1:2', apiKey: 'sk-b', priority: 2 }]))
+  it.each(['qcc', 'null-default', 'cluster-default'] as const)('writes a qcc cache.json (%s layout) that the proxy reads back as the same cluster', async (layout) => {
+    const file = path.join(dir, `cache-${layout}.json`)
+    await writeFile(file, qccCacheFor('lab', [{ name: 'relay-a', baseUrl: 'http://127.0.0.1:1', apiKey: 'sk-a', priority: 1 }, { name: 'relay-b', baseUrl: 'http://127.0.0.1:2', apiKey: 'sk-b', priority: 2 }], layout))
     const { cluster, format } = loadProxyConfig(file, 'lab')
     expect(format).toBe('qcc-cache')
     expect(cluster.endpoints.map((e) => [e.baseUrl, e.priority])).toEqual([['http://127.0.0.1:1', 1], ['http://127.0.0.1:2', 2]])
   })
 
-  it('fills placeholders shell-quoted', () => {
-    expect(fillCommand('run {config} --port {port}', { config: "/tmp/it's here/c.json", cluster: 'x', port: '9', home: '/h' })).toBe(`run '/tmp/it'\\''s here/c.json' --port '9'`)
+  it('fills placeholders shell-quoted, extra ones too, and leaves unknown ones as they are', () => {
+    expect(fillCommand('run {config} --port {port} -p {profile} {unknown}', { config: "/tmp/it's here/c.json", cluster: 'x', port: '9', home: '/h', profile: 'relay a' })).toBe(`run '/tmp/it'\\''s here/c.json' --port '9' -p 'relay a' {unknown}`)
   })
 
   it('runs scenarios against `qcc-lab proxy start` as a separate process, with the in-process verdicts where variants apply', async () => {
@@ -101,8 +103,10 @@ describe('target mode', () => {
     expect(Object.keys(ext).sort()).toEqual(['all-endpoints-failed/default', 'overloaded-529/default', 'seed-502-chain/tuned-default'])
     for (const [k, v] of Object.entries(ext)) expect(v, k).toBe(inp[k])
     const report = JSON.parse(external.stdout)
-    expect(report.scenarios[0]).toMatchObject({ mode: 'target', notApplicable: [{ variant: 'lb-healthy-only' }] })
-    expect(report.scenarios[0].notApplicable[0].reason).toMatch(/compat switches/)
+    expect(report.scenarios[0]).toMatchObject({ mode: 'target', bundledOnly: [{ variant: 'lb-healthy-only' }] })
+    expect(report.scenarios[0].bundledOnly[0].reason).toMatch(/replays compat lb-healthy-only/)
+    expect(report.verification).toMatchObject({ ran: 3, bundledOnly: 5, total: 8 })
+    expect(report.target).toMatchObject({ profile: 'qcc', layout: 'qcc', strict: false })
     // The external proxy's own stats were read over HTTP.
     expect(report.scenarios[0].variants[0].proxyStats).toMatchObject({ total_requests: 20 })
   }, 120_000)

@@ -59,10 +59,10 @@ describe('qcc-lab run', () => {
     expect(r.stdout).toMatch(/^PASS pass/m)
     expect(r.stdout).not.toMatch(/\u001b\[/) // NO_COLOR
     const report = JSON.parse(await readFile(json, 'utf8'))
-    expect(report).toMatchObject({ schema: 'qcc-lab/run-report@1', verdict: 'pass', environment: { undici: expect.stringMatching(/^8\./) } })
+    expect(report).toMatchObject({ schema: 'qcc-lab/run-report@2', verdict: 'pass', environment: { undici: expect.stringMatching(/^8\./) } })
     const naive = report.scenarios[0].variants.find((v: { name: string }) => v.name === 'naive')
-    expect(naive).toMatchObject({ requests: 6, attempts: { staleSocket: 3 }, failures: { 'stale-socket': 3 } })
-    expect(naive.expectations[0]).toEqual({ name: 'attempts.staleSocket >= 1', check: 'attempts.staleSocket >= 1', pass: true, expected: '>= 1', actual: 3 })
+    expect(naive).toMatchObject({ requests: 6, attempts: { staleSocket: 3 }, failures: { 'http-502': 3 }, causes: { 'stale-socket': 3 }, contract: false })
+    expect(naive.expectations[0]).toEqual({ name: 'attempts.staleSocket >= 1', check: 'attempts.staleSocket >= 1', status: 'pass', pass: true, expected: '>= 1', actual: 3 })
   })
 
   it('exits 1 when an expectation failed, and says which', async () => {
@@ -71,7 +71,7 @@ describe('qcc-lab run', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/^FAIL fail/m)
     expect(r.stdout).toMatch(/✗ failures\.total == 0 \(expected == 0, got 3\)/)
-    expect(r.stdout).toMatch(/naive-r0-1 failed \(stale-socket\): attempt 1 → \w+: stale-socket on a reused connection/)
+    expect(r.stdout).toMatch(/naive-r0-1 failed \(http-502\) — the client got HTTP 502 "\{\\"error\\":\\"All 1 endpoints failed\\"\}": attempt 1 → relay \(\w+\): stale-socket on a reused connection/)
   })
 
   it('runs one variant with --profile and prints JSON to stdout with --json -', async () => {
@@ -86,7 +86,7 @@ describe('qcc-lab run', () => {
     const file = await scenarioFile('bad.yaml', quick('x').replace('requests: 6', 'requests: -6'))
     const r = await run(['run', file])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`qcc-lab: ${file}: workload.requests: expected a positive number`)
+    expect(r.stderr).toMatch(new RegExp(`qcc-lab: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: workload.requests: expected a positive number`))
     expect(r.stderr).not.toMatch(/^\s+at /m)
   })
 
@@ -109,8 +109,8 @@ describe('qcc-lab run', () => {
     const report = JSON.parse(r.stdout)
     expect(report.scenarios).toHaveLength(3)
     expect(report.stability).toEqual([
-      { scenario: 'repeat', variant: 'naive', runs: 3, expectations: [{ name: 'attempts.staleSocket >= 1', held: 3 }], failureCounts: [3], staleSocketCounts: [3] },
-      { scenario: 'repeat', variant: 'tuned', runs: 3, expectations: [{ name: 'failures.total == 0', held: 3 }], failureCounts: [0], staleSocketCounts: [3] },
+      { scenario: 'repeat', variant: 'naive', runs: 3, verdicts: ['pass'], expectations: [{ name: 'attempts.staleSocket >= 1', held: 3 }], failureCounts: [3], staleSocketCounts: [3] },
+      { scenario: 'repeat', variant: 'tuned', runs: 3, verdicts: ['pass'], expectations: [{ name: 'failures.total == 0', held: 3 }], failureCounts: [0], staleSocketCounts: [3] },
     ])
     expect(r.stderr).toMatch(/Stability over 3 runs/)
   })
@@ -129,7 +129,7 @@ describe('qcc-lab help, list and version', () => {
     expect(r.code).toBe(0)
     const data = JSON.parse(r.stdout)
     expect(data.scenarios.map((s: { name: string }) => s.name)).toContain('stale-keepalive')
-    expect(data.faults.map((f: { kind: string }) => f.kind)).toEqual(['idle-close', 'race-close', 'error-response', 'reset-mid-stream', 'delay-response'])
+    expect(data.faults.map((f: { kind: string }) => f.kind)).toEqual(['idle-close', 'race-close', 'error-response', 'reset-mid-stream', 'delay-response', 'close-after-response'])
     expect(data.connectorProfiles.map((p: { name: string }) => p.name)).toEqual(['force-close', 'naive-keepalive', 'tuned-keepalive'])
   })
 

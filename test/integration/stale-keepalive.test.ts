@@ -34,7 +34,8 @@ describe('stale-keepalive scenario', () => {
     const byName = Object.fromEntries(first.map((v) => [v.name, figures(v)]))
     // 40 requests in bursts of 4: the first request after each of the 9 pauses crosses the relay's close.
     expect(byName).toEqual({
-      'naive-keepalive': { verdict: 'pass', failures: { 'stale-socket': 9 }, staleSocket: 9, retried: 0, connections: 10, duplicates: 0 },
+      contract: { verdict: 'pass', failures: {}, staleSocket: 9, retried: 9, connections: 19, duplicates: 0 },
+      'naive-keepalive': { verdict: 'pass', failures: { 'http-502': 9 }, staleSocket: 9, retried: 0, connections: 10, duplicates: 0 },
       'force-close': { verdict: 'pass', failures: {}, staleSocket: 0, retried: 0, connections: 40, duplicates: 0 },
       'tuned-keepalive': { verdict: 'pass', failures: {}, staleSocket: 9, retried: 9, connections: 19, duplicates: 0 },
       'tuned-keepalive-known-idle': { verdict: 'pass', failures: {}, staleSocket: 0, retried: 0, connections: 10, duplicates: 0 },

@@ -11,6 +11,7 @@ import { isConnectorProfileName, connectorProfileNames } from '../../proxy/conne
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { homeDir, isAlive, pidFile, pidFiles, readPid, removePid, writePid, type PidRecord } from '../home.ts'
 import { parseIntOption } from '../options.ts'
+import { clusterWithConstants, loadTargetProfile } from '../../harness/runner/target-profile.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 interface StartFlags {
@@ -24,6 +25,7 @@ interface StartFlags {
   readonly home?: string
   readonly logFile?: string
   readonly drainMs: number
+  readonly constants?: string
 }
 
 const bin = fileURLToPath(new URL('../../../bin/qcc-lab.js', import.meta.url))
@@ -77,11 +79,13 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
   }
   if (flags.detach) return startDetached(flags, home, port)
 
-  const cluster = {
+  const selected = {
     ...loaded.cluster,
     connector: flags.profile ? { profile: flags.profile as (typeof connectorProfileNames)[number] } : loaded.cluster.connector,
     compat: [...(loaded.cluster.compat ?? []), ...(flags.compat ?? [])],
   }
+  // A target profile's constants (attempts, breaker, verifier, recovery, headers timeout), as declared.
+  const cluster = flags.constants === undefined ? selected : { ...clusterWithConstants(selected, loadTargetProfile(flags.constants).constants), compat: selected.compat }
   let proxy
   try {
     proxy = await startProxy({ host, port, cluster, logFile: flags.logFile ?? loaded.logFile ?? path.join(home, 'proxy.log') })
@@ -193,6 +197,7 @@ export function registerProxy(program: Command): void {
     .option('--home <dir>', 'where pid files and logs go (default $QCC_LAB_HOME or ~/.qcc-lab)')
     .option('--log-file <file>', 'append proxy log lines here (default <home>/proxy.log)')
     .option('--drain-ms <n>', 'on SIGINT/SIGTERM, wait this long for in-flight requests', parseIntOption('--drain-ms', 0, 600_000), 10_000)
+    .option('--constants <file>', 'run with a target profile\'s constants (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs), as `run --target-cmd … --constants {profile}` passes them')
     .action(async (flags: StartFlags) => { process.exitCode = await proxyStart(flags) })
   proxy
     .command('stop')

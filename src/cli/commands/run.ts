@@ -1,14 +1,17 @@
 /** `qcc-lab run <scenario...>`: reproduce, report, gate. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { listBundledScenarios, loadScenario } from '../../harness/scenario/load.ts'
-import { needsProxyEvents } from '../../harness/gate/expectation.ts'
-import { attemptOutcomes } from '../../proxy/outcome.ts'
 import { formatJunit } from '../../harness/report/format-junit.ts'
 import { formatMarkdown } from '../../harness/report/format-markdown.ts'
 import type { Scenario } from '../../harness/scenario/schema.ts'
-import { runScenario, type RunEvent } from '../../harness/runner/run-scenario.ts'
+import { runScenario, type RunEvent, type TargetSpec } from '../../harness/runner/run-scenario.ts'
+import { builtinTargetProfiles, loadTargetProfile, targetProfileYaml } from '../../harness/runner/target-profile.ts'
+import { qccLayouts, type QccLayout } from '../../harness/runner/target.ts'
 import { summarizeVariant } from '../../harness/report/summarize.ts'
 import { buildRunReport } from '../../harness/report/build-report.ts'
 import { formatRunSummary, formatScenario } from '../../harness/report/format-terminal.ts'
@@ -20,6 +23,9 @@ import { parseIntOption } from '../options.ts'
 interface RunFlags {
   readonly all?: boolean
   readonly targetCmd?: string
+  readonly targetProfile: string
+  readonly configLayout: QccLayout
+  readonly strict?: boolean
   readonly junit?: string
   readonly markdown?: string
   readonly profile?: string[]
@@ -36,7 +42,7 @@ export function selectVariants(scenario: Scenario, names: readonly string[] | un
   const picked = new Set<string>()
   for (const n of names) {
     const byName = scenario.variants.filter((v) => v.name === n)
-    const matches = byName.length > 0 ? byName : scenario.variants.filter((v) => v.connector.profile === n)
+    const matches = byName.length > 0 ? byName : scenario.variants.filter((v) => !v.contract && v.connector.profile === n)
     if (matches.length === 0) {
       throw new UsageError(`Failed to select variant "${n}" in scenario ${scenario.name}: it has ${scenario.variants.map((v) => v.name).join(', ')}.`)
     }
@@ -45,26 +51,44 @@ export function selectVariants(scenario: Scenario, names: readonly string[] | un
   return scenario.variants.filter((v) => picked.has(v.name)).map((v) => v.name)
 }
 
+/** Progress on stderr: a live line on a terminal; piped, a line when a long variant starts and every 5 s. */
 function progressPrinter(enabled: boolean): (e: RunEvent) => void {
   const err = process.stderr
   if (!enabled) return () => undefined
   if (err.isTTY) {
     return (e) => {
       if (e.type === 'progress') err.write(`\r\u001b[2K  ${e.scenario} › ${e.variant} ${e.done}/${e.total}`)
+      else if (e.type === 'variant-start' && (e.expectedMs ?? 0) >= 5_000) err.write(`\r\u001b[2K  ${e.scenario} › ${e.variant}: its timeline takes at least ${Math.round(e.expectedMs! / 1000)} s\n`)
       else if (e.type === 'variant-end') err.write('\r\u001b[2K')
     }
   }
+  let lastLine = 0
   return (e) => {
-    if (e.type === 'variant-end') err.write(`  ran ${e.scenario} › ${e.variant} in ${(e.durationMs / 1000).toFixed(1)} s\n`)
+    if (e.type === 'variant-start') {
+      lastLine = performance.now()
+      if ((e.expectedMs ?? 0) >= 5_000) err.write(`  running ${e.scenario} › ${e.variant} (its timeline takes at least ${Math.round(e.expectedMs! / 1000)} s)\n`)
+    } else if (e.type === 'progress' && performance.now() - lastLine >= 5_000) {
+      lastLine = performance.now()
+      err.write(`  … ${e.scenario} › ${e.variant} ${e.done}/${e.total} requests\n`)
+    } else if (e.type === 'variant-end') err.write(`  ran ${e.scenario} › ${e.variant} in ${(e.durationMs / 1000).toFixed(1)} s\n`)
   }
 }
 
-/** Why a variant cannot run against an external proxy, or undefined when it can. */
-export function targetBlocker(v: Scenario['variants'][number]): string | undefined {
-  if (v.bundledOnly.length > 0) return `sets ${v.bundledOnly.join(', ')}, which a qcc cache.json cannot carry to an external proxy`
-  const e = v.expect.find((x) => needsProxyEvents(x, attemptOutcomes))
-  if (e) return `expectation "${e.name}" reads the bundled proxy's attempt events (${e.check})`
-  return undefined
+function targetSpec(flags: RunFlags): { spec: TargetSpec; cleanup: () => void } | undefined {
+  const command = flags.targetCmd
+  if (command === undefined) return undefined
+  if (!/\{port\}/.test(command)) throw new UsageError('--target-cmd must contain {port} (and usually {config} and {cluster}), e.g. "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}".')
+  const profile = loadTargetProfile(flags.targetProfile)
+  let profileFile = path.resolve(flags.targetProfile)
+  let cleanup = (): void => undefined
+  if (profile.source === 'built-in') {
+    // `{profile}` is always a file, so a bundled target can be told the same constants.
+    const dir = mkdtempSync(path.join(tmpdir(), 'qcc-lab-profile-'))
+    profileFile = path.join(dir, `${profile.name}.yaml`)
+    writeFileSync(profileFile, targetProfileYaml(profile))
+    cleanup = () => rmSync(dir, { recursive: true, force: true })
+  }
+  return { spec: { command, profile, profileFile, layout: flags.configLayout }, cleanup }
 }
 
 export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promise<number> {
@@ -72,42 +96,60 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const startedAt = new Date().toISOString()
   if (flags.all && scenarioArgs.length > 0) throw new UsageError('Give either scenario names or --all, not both.')
   if (!flags.all && scenarioArgs.length === 0) throw new UsageError('Name at least one scenario (see `qcc-lab list`), or use --all.')
+  if (flags.targetCmd === undefined && flags.strict) throw new UsageError('--strict applies to target mode only (with --target-cmd).')
   const names = flags.all ? await listBundledScenarios() : scenarioArgs
   // Load and validate every scenario before running any: a typo in the third file fails in milliseconds.
   const scenarios: Scenario[] = []
   for (const arg of names) scenarios.push(await loadScenario(arg))
   const selections = scenarios.map((s) => selectVariants(s, flags.profile))
-  const target = flags.targetCmd
-  if (target !== undefined && !/\{port\}/.test(target)) throw new UsageError('--target-cmd must contain {port} (and usually {config} and {cluster}), e.g. "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}".')
+  const target = targetSpec(flags)
 
   const jsonToStdout = flags.json === '-'
   const out = jsonToStdout ? process.stderr : process.stdout
   const color = useColor(out, flags.color)
   const onEvent = progressPrinter(flags.progress !== false)
   const reports: ScenarioReport[] = []
-  for (let r = 0; r < flags.repeat; r++) {
-    for (const [i, scenario] of scenarios.entries()) {
-      const selected = selections[i]!
-      const notApplicable = target === undefined ? [] : selected
-        .map((name) => ({ variant: name, reason: targetBlocker(scenario.variants.find((v) => v.name === name)!) }))
-        .filter((n): n is { variant: string; reason: string } => n.reason !== undefined)
-      const runnable = selected.filter((name) => !notApplicable.some((n) => n.variant === name))
-      const records = await runScenario(scenario, { variants: runnable, seed: flags.seed, repeat: r, onEvent, targetCommand: target })
-      const variants = records.map((rec) => summarizeVariant(rec, scenario.variants.find((v) => v.name === rec.variant)!.expect))
-      const report: ScenarioReport = {
-        name: scenario.name,
-        file: scenario.file,
-        description: scenario.description,
-        seed: flags.seed ?? scenario.seed,
-        repeat: r,
-        verdict: variants.length === 0 ? 'n/a' : variants.every((v) => v.verdict === 'pass') ? 'pass' : 'fail',
-        mode: target === undefined ? 'bundled' : 'target',
-        variants,
-        notApplicable,
-      }
-      reports.push(report)
-      if (flags.repeat === 1 || report.verdict === 'fail') out.write(`${formatScenario(report, { color })}\n\n`)
+  try {
+    if (target) {
+      const c = target.spec.profile.constants
+      out.write(`Target mode: ${target.spec.command}\n  profile ${target.spec.profile.name} (${target.spec.profile.source}): attempts ${c.attempts.max}/${c.attempts.perEndpoint} per endpoint, breaker ${c.breaker.threshold}/${c.breaker.openMs} ms, verifier ${c.verifierIntervalMs} ms, recover ${c.recoverMs} ms, headers timeout ${c.headersTimeoutMs} ms · config layout ${target.spec.layout}\n\n`)
     }
+    for (let r = 0; r < flags.repeat; r++) {
+      for (const [i, scenario] of scenarios.entries()) {
+        const selected = selections[i]!
+        const bundledOnly = target === undefined ? [] : selected
+          .map((name) => scenario.variants.find((v) => v.name === name)!)
+          .filter((v) => !v.contract)
+          .map((v) => ({ variant: v.name, reason: v.bundledOnly! }))
+        const runnable = selected.filter((name) => !bundledOnly.some((n) => n.variant === name))
+        const records = await runScenario(scenario, { variants: runnable, seed: flags.seed, repeat: r, onEvent, target: target?.spec })
+        const variants = records.map((rec) => summarizeVariant(rec, scenario.variants.find((v) => v.name === rec.variant)!.expect))
+        // A target's home (its config and its own log) is kept for a failed variant only.
+        const keptHomes: Array<{ variant: string; home: string }> = []
+        for (const [k, rec] of records.entries()) {
+          const home = rec.target?.home
+          if (home === undefined) continue
+          if (variants[k]!.verdict === 'fail') keptHomes.push({ variant: rec.variant, home })
+          else rmSync(home, { recursive: true, force: true })
+        }
+        const report: ScenarioReport = {
+          name: scenario.name,
+          file: scenario.file,
+          description: scenario.description,
+          seed: flags.seed ?? scenario.seed,
+          repeat: r,
+          verdict: variants.some((v) => v.verdict === 'fail') ? 'fail' : variants.some((v) => v.verdict === 'pass') ? 'pass' : 'n/a',
+          mode: target === undefined ? 'bundled' : 'target',
+          variants,
+          bundledOnly,
+          ...(keptHomes.length > 0 ? { keptHomes } : {}),
+        }
+        reports.push(report)
+        if (flags.repeat === 1 || report.verdict === 'fail') out.write(`${formatScenario(report, { color })}\n\n`)
+      }
+    }
+  } finally {
+    target?.cleanup()
   }
   const report: RunReport = buildRunReport({
     scenarios: reports,
@@ -115,6 +157,7 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
     startedAt,
     durationMs: performance.now() - started,
     environment: environment(),
+    ...(target ? { target: { command: target.spec.command, profile: target.spec.profile.name, layout: target.spec.layout ?? 'qcc', strict: flags.strict === true } } : {}),
   })
   out.write(`${formatRunSummary(report, { color })}\n`)
   if (flags.json !== undefined) {
@@ -124,8 +167,8 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   }
   if (flags.junit !== undefined) await writeFile(flags.junit, formatJunit(report))
   if (flags.markdown !== undefined) await writeFile(flags.markdown, formatMarkdown(report))
-  if (reports.every((r) => r.verdict === 'n/a')) {
-    process.stderr.write('qcc-lab: no selected variant could run against the target (see "not applicable" above); nothing was verified.\n')
+  if (report.verification.ran === 0) {
+    process.stderr.write('qcc-lab: no selected variant could run against the target (all bundled-only); nothing was verified.\n')
     return 2
   }
   return report.verdict === 'pass' ? 0 : 1
@@ -134,26 +177,35 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run scenarios against the bundled proxy and fake upstreams; exit 0 if every expectation held, 1 if one failed, 2 on bad input.')
+    .description('Run scenarios against the bundled proxy and fake upstreams, or their contracts against your own proxy (--target-cmd); exit 0 if every expectation held, 1 if one failed, 2 on bad input.')
     .argument('[scenario...]', 'bundled scenario name (see `qcc-lab list`) or path to a scenario YAML file')
     .option('-a, --all', 'run every bundled scenario')
     .option('-p, --profile <name>', 'run only this variant (a variant name, or a connector profile); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-r, --repeat <n>', 'run everything n times and report how often each expectation held', parseIntOption('--repeat', 1, 1000), 1)
     .option('-s, --seed <n>', 'seed for fault probabilities and payloads (default: the scenario\'s)', parseIntOption('--seed', 0, 2 ** 32 - 1))
-    .option('--json <file>', 'write the JSON report (qcc-lab/run-report@1) to a file, or - for stdout')
+    .option('--json <file>', 'write the JSON report (qcc-lab/run-report@2) to a file, or - for stdout')
     .option('--junit <file>', 'write JUnit XML (one test case per expectation) for CI')
     .option('--markdown <file>', 'write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY)')
-    .option('--target-cmd <command>', 'run against an external proxy started per variant by this shell command; {config} {cluster} {port} {home} are filled in (config = a qcc cache.json pointing at the fake upstreams)')
+    .option('--target-cmd <command>', 'run each scenario\'s contracts against an external proxy started per variant by this shell command; {config} (a qcc cache.json pointing at the fake upstreams, also at {home}/.fastcc/cache.json), {cluster}, {port}, {home} and {profile} (the target profile file) are filled in')
+    .option('--target-profile <name|file>', `the target's constants the timelines follow: ${Object.keys(builtinTargetProfiles).join(', ')}, or a YAML file (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs)`, 'qcc')
+    .addOption(new Option('--config-layout <layout>', 'how the cache.json handed to the target is laid out: qcc (as qcc init/add/endpoint add leave it; the first plain profile is the default), null-default (default_profile null), cluster-default (the cluster is the default)').choices([...qccLayouts]).default('qcc'))
+    .option('--strict', 'target mode: a bundled-only variant fails the run instead of being skipped')
     .option('--no-color', 'no colour (also: NO_COLOR=1, or output is not a terminal)')
     .option('--no-progress', 'no progress lines on stderr')
     .addHelpText('after', `
+Target mode runs every scenario's contract variants (no connector, no compat switch: what any correct
+relay proxy must meet under the fault) against your proxy. Each contract also requires that the traffic
+reached the fake upstreams, so a proxy that answers without forwarding fails. Timelines follow the
+target profile's constants (qcc's are fixed: 60 s breaker and verifier), so a run can take minutes.
+
 Examples:
   qcc-lab run stale-keepalive                      reproduce the stale keep-alive failure, all variants
   qcc-lab run stale-keepalive -p naive-keepalive   one variant
   qcc-lab run stale-keepalive --repeat 20          is the verdict stable?
   qcc-lab run ./my-scenario.yaml --json report.json
   qcc-lab run --all --junit junit.xml --markdown summary.md   gate CI on every scenario
-  qcc-lab run --all --target-cmd "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}"`)
+  qcc-lab run --all --target-cmd "HOME={home} qcc proxy start --cluster {cluster} --port {port}"   judge a real qcc
+  qcc-lab run --all --target-profile qcc-lab --target-cmd "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home} --constants {profile}"`)
     .action(async (scenarios: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(scenarios, flags)
     })

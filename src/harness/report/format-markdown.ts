@@ -6,21 +6,26 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g,
 
 export function formatMarkdown(report: RunReport): string {
   const out: string[] = []
-  const mark = (ok: boolean): string => (ok ? '✅' : '❌')
+  const mark = (verdict: string): string => (verdict === 'pass' ? '✅' : verdict === 'fail' ? '❌' : '➖')
   const env = report.environment
   out.push(`## qcc-lab: ${report.verdict === 'pass' ? '✅ pass' : '❌ fail'}`, '')
-  out.push(`${report.scenarios.length} scenario run(s) in ${(report.durationMs / 1000).toFixed(1)} s · node ${env.node} · undici ${env.undici} · ${env.cpus} CPUs`, '')
-  out.push('| | scenario | variant | requests | client failures | stale-socket attempts | retries | upstream conns | p50 ms | p99 ms |')
-  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  const ver = report.verification
+  const what = report.target
+    ? `target \`${cell(report.target.command)}\` (profile ${report.target.profile}, layout ${report.target.layout}) · verified ${ver.ran}/${ver.total} · ${ver.bundledOnly} bundled-only`
+    : `${ver.ran} variant(s)`
+  out.push(`${report.scenarios.length} scenario run(s), ${what}${ver.notEvaluable > 0 ? ` · ${ver.notEvaluable} expectation(s) not evaluable` : ''} in ${(report.durationMs / 1000).toFixed(1)} s · node ${env.node} · undici ${env.undici} · ${env.cpus} CPUs`, '')
+  out.push('| | scenario | variant | requests | client failures | stale-socket attempts | retries | upstream recv | upstream conns | p50 ms | p99 ms |')
+  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const s of report.scenarios) {
     const name = s.repeat > 0 ? `${s.name} (${s.repeat + 1})` : s.name
     for (const v of s.variants) {
       const failures = Object.values(v.failures).reduce((a, b) => a + b, 0)
-      out.push(`| ${mark(v.verdict === 'pass')} | ${cell(name)} | ${cell(v.name)} | ${v.requests} | ${failures} | ${v.attempts.staleSocket} | ${v.attempts.retried} | ${v.upstream.connections} | ${v.latencyMs.p50.toFixed(1)} | ${v.latencyMs.p99.toFixed(1)} |`)
+      const bundled = v.mode === 'bundled'
+      out.push(`| ${mark(v.verdict)} | ${cell(name)} | ${cell(v.name)} | ${v.requests} | ${failures} | ${bundled ? v.attempts.staleSocket : 'n/a'} | ${bundled ? v.attempts.retried : 'n/a'} | ${v.upstream.received} | ${v.upstream.connections} | ${v.latencyMs.p50.toFixed(1)} | ${v.latencyMs.p99.toFixed(1)} |`)
     }
-    for (const n of s.notApplicable) out.push(`| ➖ | ${cell(name)} | ${cell(n.variant)} | | | | | | | |`)
+    for (const n of s.bundledOnly) out.push(`| ➖ | ${cell(name)} | ${cell(n.variant)} | | | | | | | | |`)
   }
-  const failed = report.scenarios.flatMap((s) => s.variants.flatMap((v) => v.expectations.filter((e) => !e.pass).map((e) => ({ s, v, e }))))
+  const failed = report.scenarios.flatMap((s) => s.variants.flatMap((v) => v.expectations.filter((e) => e.status === 'fail').map((e) => ({ s, v, e }))))
   if (failed.length > 0) {
     out.push('', '### Failed expectations', '')
     for (const { s, v, e } of failed) {
@@ -30,12 +35,14 @@ export function formatMarkdown(report: RunReport): string {
       for (const d of v.diagnosis.slice(0, 2)) out.push(`  - ${cell(d.explanation)}`)
     }
   }
-  const na = report.scenarios.flatMap((s) => s.notApplicable.map((n) => `- ${cell(s.name)} / ${cell(n.variant)}: ${cell(n.reason)}`))
-  if (na.length > 0) out.push('', '### Not applicable in target mode', '', ...[...new Set(na)])
+  const kept = report.scenarios.flatMap((s) => (s.keptHomes ?? []).map((k) => `- ${cell(s.name)} / ${cell(k.variant)}: \`${cell(k.home)}\``))
+  if (kept.length > 0) out.push('', '### Target homes kept (config and the target\'s own log)', '', ...kept)
+  const na = report.scenarios.flatMap((s) => s.bundledOnly.map((n) => `- ${cell(s.name)} / ${cell(n.variant)}: ${cell(n.reason)}`))
+  if (na.length > 0) out.push('', '### Bundled-only (not run against the target)', '', ...[...new Set(na)])
   if (report.repeat > 1) {
-    out.push('', `### Stability over ${report.repeat} runs`, '', '| scenario | variant | expectations held | client failures seen |', '|---|---|---|---|')
+    out.push('', `### Stability over ${report.repeat} runs`, '', '| scenario | variant | verdicts | expectations held | client failures seen |', '|---|---|---|---|---|')
     for (const st of report.stability) {
-      out.push(`| ${cell(st.scenario)} | ${cell(st.variant)} | ${st.expectations.map((e) => `${e.held}/${st.runs}`).join(' ')} | ${st.failureCounts.join(', ')} |`)
+      out.push(`| ${cell(st.scenario)} | ${cell(st.variant)} | ${st.verdicts.join(', ')} | ${st.expectations.map((e) => `${e.held}/${st.runs}`).join(' ')} | ${st.failureCounts.join(', ')} |`)
     }
   }
   return `${out.join('\n')}\n`

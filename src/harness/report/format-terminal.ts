@@ -21,28 +21,36 @@ function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
 }
 
 const extraLabels: Readonly<Record<string, string>> = {
-  'no-endpoint': 'no endpoint tried (502 "All 0 endpoints failed")',
+  'no-endpoint': 'no endpoint tried ("All 0 endpoints failed", "No available endpoints")',
   'error-body': 'a 2xx answer whose body is an error',
-  'sse-error': 'an SSE error event',
+  'sse-error': 'an SSE stream that ended with an error event',
+  'truncated-stream': 'an SSE stream that ended without message_stop or an error event',
   skipped: 'not sent (time budget ran out)',
 }
 
 export function failureLabel(cls: string): string {
+  if (cls.startsWith('client:')) return `the client's connection to the proxy: ${failureLabel(cls.slice('client:'.length))}`
+  if (/^http-\d+$/.test(cls)) return `HTTP ${cls.slice(5)}`
   return (outcomeLabels as Record<string, string>)[cls as AttemptOutcome] ?? extraLabels[cls] ?? cls
 }
 
+const verdictMark = (verdict: 'pass' | 'fail' | 'n/a', c: ChalkInstance): string => (verdict === 'pass' ? c.green('✓') : verdict === 'fail' ? c.red('✗') : c.dim('–'))
+
 function variantRow(v: VariantReport, c: ChalkInstance): string[] {
   const failures = Object.values(v.failures).reduce((a, b) => a + b, 0)
+  // What only the bundled proxy publishes (its attempt events) is unknown for an external target.
+  const bundled = v.mode === 'bundled'
   return [
-    v.verdict === 'pass' ? c.green('✓') : c.red('✗'),
+    verdictMark(v.verdict, c),
     v.name,
     String(v.requests),
-    String(v.attempts.total),
-    v.attempts.staleSocket > 0 ? c.yellow(String(v.attempts.staleSocket)) : '0',
+    bundled ? String(v.attempts.total) : c.dim('n/a'),
+    !bundled ? c.dim('n/a') : v.attempts.staleSocket > 0 ? c.yellow(String(v.attempts.staleSocket)) : '0',
     failures > 0 ? c.red(String(failures)) : c.green('0'),
+    String(v.upstream.received),
     String(v.upstream.connections),
     v.upstream.requestsPerConnection.toFixed(2),
-    String(v.attempts.retried),
+    bundled ? String(v.attempts.retried) : c.dim('n/a'),
     v.latencyMs.p50.toFixed(1),
     v.latencyMs.p99.toFixed(1),
   ]
@@ -53,19 +61,27 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
   const lines: string[] = []
   const verdict = s.verdict === 'pass' ? c.green.bold('PASS') : s.verdict === 'n/a' ? c.dim('N/A ') : c.red.bold('FAIL')
   lines.push(`${verdict} ${c.bold(s.name)}${s.repeat > 0 ? c.dim(` (repeat ${s.repeat + 1})`) : ''} ${c.dim(`seed ${s.seed} · ${s.file}${s.mode === 'target' ? ' · target mode' : ''}`)}`)
+  const bundledOnly = (): void => {
+    for (const n of s.bundledOnly) lines.push(c.dim(`  – ${n.variant}: bundled-only, not run against the target (${n.reason})`))
+  }
   if (s.variants.length === 0) {
-    for (const n of s.notApplicable) lines.push(c.dim(`  – ${n.variant}: not applicable in target mode (${n.reason})`))
+    bundledOnly()
     return lines.join('\n')
   }
-  const header = ['', 'variant', 'requests', 'attempts', 'stale-socket', 'client failures', 'upstream conns', 'req/conn', 'retries', 'p50 ms', 'p99 ms']
-  lines.push(table([header.map((h) => c.dim(h)), ...s.variants.map((v) => variantRow(v, c))], new Set([2, 3, 4, 5, 6, 7, 8, 9, 10])))
+  const header = ['', 'variant', 'requests', 'attempts', 'stale-socket', 'client failures', 'upstream recv', 'upstream conns', 'req/conn', 'retries', 'p50 ms', 'p99 ms']
+  lines.push(table([header.map((h) => c.dim(h)), ...s.variants.map((v) => variantRow(v, c))], new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11])))
   for (const v of s.variants) {
     lines.push('')
-    lines.push(`  ${c.bold(v.name)} ${c.dim(`(connector ${v.connector}${v.description ? ` — ${v.description}` : ''})`)}`)
+    const what = [v.contract ? 'contract' : `connector ${v.connector}`, v.description].filter(Boolean).join(' — ')
+    lines.push(`  ${c.bold(v.name)} ${c.dim(`(${what})`)}`)
+    if (v.timeline.gapMs >= 1_000) lines.push(c.dim(`    timeline: ${v.timeline.gapMs} ms pauses (recoverMs ${v.constants.recoverMs}, verifier ${v.constants.verifierIntervalMs} ms, headers timeout ${v.constants.headersTimeoutMs} ms)`))
     const failureEntries = Object.entries(v.failures)
     if (failureEntries.length > 0) {
       lines.push(`    client-visible failures: ${failureEntries.map(([k, n]) => `${n} × ${failureLabel(k)}`).join(', ')}`)
     }
+    const causeEntries = Object.entries(v.causes)
+    if (causeEntries.length > 0) lines.push(`    what the proxy met upstream for them: ${causeEntries.map(([k, n]) => `${n} × ${failureLabel(k)}`).join(', ')}`)
+    if (v.firstEventMs) lines.push(`    first SSE event: p50 ${v.firstEventMs.p50.toFixed(1)} ms, p99 ${v.firstEventMs.p99.toFixed(1)} ms; response head: p50 ${v.ttfbMs.p50.toFixed(1)} ms`)
     if (v.attempts.staleSocket > 0) {
       lines.push(`    proxy→upstream attempts on a stale socket: ${v.attempts.staleSocket}, retried on a fresh connection: ${v.attempts.retried}`)
     }
@@ -73,15 +89,26 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
       lines.push(`    deliveries: ${v.upstream.redelivered} redelivered after a drop, ${v.upstream.duplicates} answered twice, ${v.upstream.lost} lost`)
     }
     for (const e of v.expectations) {
+      if (e.status === 'n/a') {
+        lines.push(c.dim(`    – ${e.name} (not evaluable here: ${notEvaluableWhy(e.check, v.mode)})`))
+        continue
+      }
       const mark = e.pass ? c.green('✓') : c.red('✗')
-      lines.push(`    ${mark} ${e.name} ${c.dim(`(expected ${e.expected}, got ${e.actual})`)}`)
+      lines.push(`    ${mark} ${e.name}${e.implicit ? c.dim(' [contract]') : ''} ${c.dim(`(expected ${e.expected}, got ${e.actual})`)}`)
     }
     if (options.diagnose !== false && v.verdict === 'fail') {
       for (const d of v.diagnosis) lines.push(c.dim(`      ${d.explanation}`))
     }
   }
-  for (const n of s.notApplicable) lines.push(c.dim(`  – ${n.variant}: not applicable in target mode (${n.reason})`))
+  for (const k of s.keptHomes ?? []) lines.push(`  ${c.yellow('!')} ${k.variant}: the target's home is kept at ${k.home} (cache.json, target.log)`)
+  bundledOnly()
   return lines.join('\n')
+}
+
+export function notEvaluableWhy(check: string, mode: 'bundled' | 'target'): string {
+  if (/^\s*(attempts|causes)\./.test(check) || /(attempts|causes)\.[\w:-]+\s*$/.test(check)) return 'attempt events exist for the bundled proxy only'
+  if (/stats\./.test(check)) return mode === 'target' ? 'the target does not serve this /__qcc__/stats field' : 'the proxy\'s stats have no such value'
+  return 'no value in this run'
 }
 
 export function formatRunSummary(report: RunReport, options: TerminalOptions): string {
@@ -90,14 +117,21 @@ export function formatRunSummary(report: RunReport, options: TerminalOptions): s
   if (report.repeat > 1) {
     lines.push(c.bold(`Stability over ${report.repeat} runs`))
     for (const s of report.stability) {
-      const flaky = s.expectations.filter((e) => e.held !== s.runs)
-      const mark = flaky.length === 0 ? c.green('✓') : c.red('✗')
+      // Stable = the same verdict every run, and every expectation held always or never.
+      const flaky = s.expectations.filter((e) => e.held !== s.runs && e.held !== 0)
+      const mark = flaky.length === 0 && s.verdicts.length === 1 ? c.green('✓') : c.red('✗')
+      const verdicts = s.verdicts.length === 1 ? `${s.verdicts[0]} every run` : c.yellow(`verdicts varied: ${s.verdicts.join(', ')}`)
       const counts = s.failureCounts.length === 1 ? `failures ${s.failureCounts[0]} every run` : c.yellow(`failures varied: ${s.failureCounts.join(', ')}`)
-      lines.push(`  ${mark} ${s.scenario}/${s.variant}: ${s.expectations.map((e) => `${e.held}/${s.runs}`).join(' ')} expectations held; ${counts}`)
+      lines.push(`  ${mark} ${s.scenario}/${s.variant}: ${verdicts}; expectations held ${s.expectations.map((e) => `${e.held}/${s.runs}`).join(' ')}; ${counts}`)
     }
   }
   const env = report.environment
   const verdict = report.verdict === 'pass' ? c.green.bold('PASS') : c.red.bold('FAIL')
-  lines.push(`${verdict} ${report.scenarios.length} scenario run(s) in ${(report.durationMs / 1000).toFixed(1)} s ${c.dim(`· node ${env.node} · undici ${env.undici}`)}`)
+  const v = report.verification
+  const ran = report.target
+    ? `verified ${v.ran}/${v.total} against the target · ${v.bundledOnly} bundled-only${report.target.strict && v.bundledOnly > 0 ? c.red(' (--strict: fails the run)') : ''}`
+    : `${v.ran} variant(s)`
+  const na = v.notEvaluable > 0 ? ` · ${v.notEvaluable} expectation(s) not evaluable` : ''
+  lines.push(`${verdict} ${report.scenarios.length} scenario run(s), ${ran}${na} in ${(report.durationMs / 1000).toFixed(1)} s ${c.dim(`· node ${env.node} · undici ${env.undici}`)}`)
   return lines.join('\n')
 }

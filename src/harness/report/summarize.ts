@@ -1,74 +1,89 @@
 /**
  * Run record → report: pure. Joins what the client saw (samples), what the proxy did (attempt and
- * request events) and what reached the upstreams (ledgers), then evaluates the expectations.
+ * request events, bundled proxy only) and what reached the upstreams (ledgers), then evaluates the
+ * expectations. What a run cannot tell (attempt events of an external proxy, a stats path it does not
+ * serve) is `undefined` here and `n/a` in the report: never a 0 that passes.
  */
-import { summarizeLedger, type LedgerEntry } from '../../../fake-upstreams/index.ts'
+import { summarizeLedgers, type LedgerEntry } from '../../../fake-upstreams/index.ts'
 import type { AttemptEvent } from '../../proxy/events.ts'
-import type { Expectation } from '../gate/expectation.ts'
-import { evaluate } from '../gate/evaluate.ts'
+import { contractTrafficChecks, isBundledOnlyMetric, type Expectation } from '../gate/expectation.ts'
+import { evaluate, verdictOf } from '../gate/evaluate.ts'
 import type { VariantRecord } from '../runner/record.ts'
 import type { Sample } from '../workload/run-workload.ts'
 import { round, summarizeLatency } from './stats.ts'
+import { failureClass } from './failure-class.ts'
 import type { FailedRequestDiagnosis, VariantReport } from './types.ts'
 
-/** The class of a client-visible failure, or undefined when the request succeeded. */
-export function failureClass(sample: Sample, proxyOutcome: string | undefined): string | undefined {
-  if (sample.skipped) return 'skipped'
-  if (sample.clientError) return `client:${sample.clientError}`
-  const status = sample.status ?? 0
-  if (status >= 200 && status < 300) {
-    if (sample.sseError) return proxyOutcome && proxyOutcome !== 'ok' ? proxyOutcome : 'sse-error'
-    if (sample.bodyError) return 'error-body'
-    return undefined
-  }
-  if (proxyOutcome && proxyOutcome !== 'ok') return proxyOutcome
-  // qcc's own surface says it: nothing was tried.
-  if (status === 502 && /"All 0 endpoints failed"/.test(sample.errorBody ?? '')) return 'no-endpoint'
-  return `http-${status}`
-}
+type NamedEntry = LedgerEntry & { readonly upstream: string }
 
-function explain(requestId: string, failure: string, attempts: readonly AttemptEvent[], entries: readonly LedgerEntry[]): string {
+function explain(sample: Sample, failure: string, attempts: readonly AttemptEvent[], entries: readonly NamedEntry[], endpointNames: ReadonlyMap<string, string>): string {
   const parts: string[] = []
   for (const a of attempts) {
-    parts.push(`attempt ${a.attempt} → ${a.endpointId}: ${a.outcome}${a.reusedConnection ? ' on a reused connection' : ''}${a.staleRetry ? ' (retry on a fresh connection)' : ''}${a.errorMessage ? ` ("${a.errorMessage}")` : ''}`)
+    const name = endpointNames.get(a.endpointId)
+    parts.push(`attempt ${a.attempt} → ${name ? `${name} (${a.endpointId})` : a.endpointId}: ${a.outcome}${a.reusedConnection ? ' on a reused connection' : ''}${a.staleRetry ? ' (retry on a fresh connection)' : ''}${a.errorMessage ? ` ("${a.errorMessage}")` : ''}`)
   }
   for (const e of entries) {
-    const what = e.outcome === 'dropped' ? `the upstream closed it without answering (fault ${e.fault})` : e.outcome
-    parts.push(`upstream read it on connection #${e.connectionId} (request ${e.indexOnConnection + 1} there, idle ${Math.round(e.idleBeforeMs)} ms before): ${what}`)
+    const what = e.outcome === 'dropped' ? `closed it without answering (fault ${e.fault})` : e.outcome === 'answered' ? `answered HTTP ${e.status ?? '?'}` : e.outcome
+    parts.push(`${e.upstream} read it on its connection #${e.connectionId} (request ${e.indexOnConnection + 1} there, idle ${Math.round(e.idleBeforeMs)} ms before) and ${what}`)
   }
   if (entries.length === 0) parts.push('it never reached an upstream')
-  return `${requestId} failed (${failure}): ${parts.join('; ')}`
+  const said = sample.errorBody ?? sample.clientErrorMessage
+  const quote = said ? ` — the client got ${sample.status ? `HTTP ${sample.status} ` : ''}${JSON.stringify(said.slice(0, 300))}` : ''
+  return `${sample.requestId} failed (${failure})${quote}: ${parts.join('; ')}`
 }
 
-/** The number at a dotted path: booleans count 1/0, arrays their length, anything else missing 0. */
-export function numericAt(root: unknown, keys: readonly string[]): number {
+/** The value at a dotted path: numbers as they are, booleans 1/0, arrays their length; else undefined. */
+export function numericAt(root: unknown, keys: readonly string[]): number | undefined {
   let v: unknown = root
-  for (const key of keys) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined
-  if (typeof v === 'number') return v
+  for (const key of keys) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined
+    v = (v as Record<string, unknown>)[key]
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return v
   if (typeof v === 'boolean') return v ? 1 : 0
   if (Array.isArray(v)) return v.length
-  return 0
+  return undefined
+}
+
+/** Endpoint id → upstream name, from the proxy's stats (`endpoints[].base_url` = an upstream's URL). */
+function endpointNamesOf(stats: unknown, urls: ReadonlyMap<string, string>): Map<string, string> {
+  const names = new Map<string, string>()
+  const endpoints = (stats as { endpoints?: unknown } | undefined)?.endpoints
+  if (!Array.isArray(endpoints)) return names
+  for (const e of endpoints as Array<{ id?: unknown; base_url?: unknown }>) {
+    if (typeof e.id === 'string' && typeof e.base_url === 'string') {
+      const name = urls.get(e.base_url.replace(/\/+$/, ''))
+      if (name) names.set(e.id, name)
+    }
+  }
+  return names
 }
 
 export function summarizeVariant(record: VariantRecord, expectations: readonly Expectation[]): VariantReport {
+  const bundled = record.mode === 'bundled'
   const outcomeById = new Map(record.requests.map((r) => [r.requestId, r.outcome]))
   const failures: Record<string, number> = {}
+  const causes: Record<string, number> = {}
   const failed: Array<{ sample: Sample; failure: string }> = []
   let ok = 0
   for (const s of record.samples) {
-    const cls = failureClass(s, outcomeById.get(s.requestId))
+    const cls = failureClass(s)
     if (cls === undefined) ok++
     else {
       failures[cls] = (failures[cls] ?? 0) + 1
       failed.push({ sample: s, failure: cls })
+      const cause = outcomeById.get(s.requestId)
+      if (cause !== undefined && cause !== 'ok') causes[cause] = (causes[cause] ?? 0) + 1
     }
   }
 
   const byOutcome: Record<string, number> = {}
   for (const a of record.attempts) byOutcome[a.outcome] = (byOutcome[a.outcome] ?? 0) + 1
 
-  const allEntries = record.upstreams.flatMap((u) => u.entries)
-  const ledger = summarizeLedger(allEntries, record.upstreams.reduce((n, u) => n + u.connections.length, 0))
+  const clientIds = new Set(record.samples.map((s) => s.requestId))
+  const isClient = (id: string): boolean => clientIds.has(id)
+  const ledger = summarizeLedgers(record.upstreams.map((u) => ({ name: u.name, entries: u.entries, connections: u.connections.length })), isClient)
+  const allEntries: NamedEntry[] = record.upstreams.flatMap((u) => u.entries.map((e) => ({ ...e, upstream: u.name })))
   const answered = new Set(allEntries.filter((e) => e.outcome === 'answered').map((e) => e.requestId))
   const lost = failed.filter((f) => !f.sample.skipped && !answered.has(f.sample.requestId)).length
 
@@ -82,46 +97,66 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
   const upstream = { ...ledger, lost, requestsPerConnection: round(ledger.requestsPerConnection) }
   const sent = record.samples.filter((s) => !s.skipped)
   const latencyMs = summarizeLatency(sent.map((s) => s.latencyMs))
+  const ttfbMs = summarizeLatency(sent.flatMap((s) => (s.ttfbMs === undefined ? [] : [s.ttfbMs])))
+  const firstEvents = sent.flatMap((s) => (s.firstEventMs === undefined ? [] : [s.firstEventMs]))
+  const firstEventMs = firstEvents.length === 0 ? undefined : summarizeLatency(firstEvents)
 
-  const upstreams: Record<string, { received: number; answered: number; ok: number; dropped: number; connections: number }> = {}
-  for (const u of record.upstreams) {
-    const s = summarizeLedger(u.entries, u.connections.length)
-    const okCount = u.entries.filter((e) => e.outcome === 'answered' && (e.status ?? 0) >= 200 && (e.status ?? 0) < 300).length
-    upstreams[u.name] = { received: s.received, answered: s.answered, ok: okCount, dropped: s.dropped, connections: s.connections }
-  }
+  const upstreams: VariantReport['upstreams'] = Object.fromEntries(record.upstreams.map((u) => {
+    const s = summarizeLedgers([{ name: u.name, entries: u.entries, connections: u.connections.length }], isClient)
+    return [u.name, { received: s.received, answered: s.answered, ok: s.ok, dropped: s.dropped, probes: s.probes, connections: s.connections }]
+  }))
   const base = {
     requests: record.samples.length,
     ok,
     failures,
+    causes,
     attempts,
     upstream,
     upstreams,
     latencyMs,
+    ttfbMs,
+    firstEventMs,
   }
-  const metrics = (path: string): number => {
+  const metrics = (path: string): number | undefined => {
+    if (!bundled && isBundledOnlyMetric(path)) return undefined
     if (path === 'failures.total') return failed.length
     if (path.startsWith('failures.')) return failures[path.slice('failures.'.length)] ?? 0
+    if (path.startsWith('causes.')) return causes[path.slice('causes.'.length)] ?? 0
+    if (path.startsWith('upstreams.')) {
+      // Names may contain dots: the field is the last segment.
+      const rest = path.slice('upstreams.'.length)
+      const cut = rest.lastIndexOf('.')
+      return numericAt(upstreams, [rest.slice(0, cut), rest.slice(cut + 1)])
+    }
     const [root, ...rest] = path.split('.')
-    return numericAt(root === 'stats' ? record.proxyStats : base, root === 'stats' ? rest : [root!, ...rest])
+    if (root === 'stats') return numericAt(record.proxyStats, rest)
+    return numericAt(base, [root!, ...rest])
   }
-  const results = evaluate(metrics, expectations)
+  const results = evaluate(metrics, record.contract ? [...contractTrafficChecks, ...expectations] : expectations)
 
+  const urls = new Map(record.upstreams.flatMap((u) => (u.url ? [[u.url.replace(/\/+$/, ''), u.name] as const] : [])))
+  const endpointNames = endpointNamesOf(record.proxyStats, urls)
   const diagnosis: FailedRequestDiagnosis[] = failed.slice(0, 5).map(({ sample, failure }) => ({
     requestId: sample.requestId,
     failure,
     explanation: explain(
-      sample.requestId,
+      sample,
       failure,
       record.attempts.filter((a) => a.requestId === sample.requestId),
       allEntries.filter((e) => e.requestId === sample.requestId),
+      endpointNames,
     ),
   }))
 
   return {
     name: record.variant,
     description: record.description,
-    connector: record.connector.profile,
-    verdict: results.every((r) => r.pass) ? 'pass' : 'fail',
+    connector: record.connector?.profile ?? 'n/a',
+    contract: record.contract,
+    mode: record.mode,
+    verdict: verdictOf(results),
+    constants: record.constants,
+    timeline: { gapMs: record.workload.gapMs, requestTimeoutMs: record.workload.requestTimeoutMs, maxDurationMs: record.workload.maxDurationMs },
     ...base,
     durationMs: round(record.durationMs, 1),
     proxyStats: record.proxyStats,

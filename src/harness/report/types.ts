@@ -1,14 +1,21 @@
-/** The report: what `--json` writes (`qcc-lab/run-report@1`) and every formatter reads. */
+/** The report: what `--json` writes (`qcc-lab/run-report@2`) and every formatter reads. */
 import type { LatencySummary } from './stats.ts'
+import type { ProxyConstants } from '../scenario/constants.ts'
 import type { LedgerSummary } from '../../../fake-upstreams/index.ts'
 
 export interface ExpectationResult {
   readonly name: string
   readonly check: string
+  /** `n/a`: this run cannot tell (a stats path the target does not serve; attempt events of an external proxy). */
+  readonly status: 'pass' | 'fail' | 'n/a'
+  /** status === 'pass'. */
   readonly pass: boolean
   /** The right-hand side as it was compared, e.g. `>= 1` or `< 40 (requests)`. */
   readonly expected: string
-  readonly actual: number
+  /** null when not evaluable. */
+  readonly actual: number | null
+  /** Added by qcc-lab (a contract's traffic check), not written in the scenario. */
+  readonly implicit?: boolean
 }
 
 /** What happened on the wire to one failed request, from the proxy's attempts and the upstream ledger. */
@@ -21,12 +28,21 @@ export interface FailedRequestDiagnosis {
 export interface VariantReport {
   readonly name: string
   readonly description?: string
+  /** The bundled proxy's connector profile; `n/a` for an external target. */
   readonly connector: string
-  readonly verdict: 'pass' | 'fail'
+  /** A contract: expectations any correct relay proxy meets under this fault (runs against targets too). */
+  readonly contract: boolean
+  readonly mode: 'bundled' | 'target'
+  readonly verdict: 'pass' | 'fail' | 'n/a'
+  /** The constants the timeline followed, and the timeline as resolved. */
+  readonly constants: ProxyConstants
+  readonly timeline: { readonly gapMs: number; readonly requestTimeoutMs: number; readonly maxDurationMs: number }
   readonly requests: number
   readonly ok: number
-  /** Client-visible failures by class. */
+  /** Client-visible failures by class (the same classes whichever proxy answered). */
   readonly failures: Readonly<Record<string, number>>
+  /** Client-visible failures by what the bundled proxy met upstream (its last attempt's outcome); empty for a target. */
+  readonly causes: Readonly<Record<string, number>>
   readonly attempts: {
     readonly total: number
     /** Proxy→upstream attempts that hit a stale pooled connection. */
@@ -39,8 +55,12 @@ export interface VariantReport {
   /** What reached the upstreams (from their ledgers), plus client requests that failed and no upstream answered. */
   readonly upstream: LedgerSummary & { readonly lost: number }
   /** Per upstream, by scenario name. */
-  readonly upstreams: Readonly<Record<string, { readonly received: number; readonly answered: number; readonly dropped: number; readonly connections: number }>>
+  readonly upstreams: Readonly<Record<string, { readonly received: number; readonly answered: number; readonly ok: number; readonly dropped: number; readonly probes: number; readonly connections: number }>>
   readonly latencyMs: LatencySummary
+  /** Time to the response head. */
+  readonly ttfbMs: LatencySummary
+  /** SSE: time to the first complete event; absent when no stream delivered one. */
+  readonly firstEventMs?: LatencySummary
   readonly durationMs: number
   /** The proxy's `/__qcc__/stats` at the end of the run (keys redacted), when it answered. */
   readonly proxyStats?: unknown
@@ -61,14 +81,18 @@ export interface ScenarioReport {
   /** `bundled` (in-process proxy) or `target` (an external proxy process). */
   readonly mode: 'bundled' | 'target'
   readonly variants: readonly VariantReport[]
-  /** Target mode: variants that were not run, and why. */
-  readonly notApplicable: ReadonlyArray<{ readonly variant: string; readonly reason: string }>
+  /** Target mode: variants that only the bundled proxy can run, and why (they were not run). */
+  readonly bundledOnly: ReadonlyArray<{ readonly variant: string; readonly reason: string }>
+  /** Target mode: where the home of each failed variant's target was kept (its config and its own log). */
+  readonly keptHomes?: ReadonlyArray<{ readonly variant: string; readonly home: string }>
 }
 
 export interface StabilityEntry {
   readonly scenario: string
   readonly variant: string
   readonly runs: number
+  /** Distinct variant verdicts seen across runs (one value = the same verdict every run). */
+  readonly verdicts: readonly string[]
   readonly expectations: ReadonlyArray<{ readonly name: string; readonly held: number }>
   /** Distinct client-failure counts seen across runs (one value = identical every run). */
   readonly failureCounts: readonly number[]
@@ -76,11 +100,15 @@ export interface StabilityEntry {
 }
 
 export interface RunReport {
-  readonly schema: 'qcc-lab/run-report@1'
+  readonly schema: 'qcc-lab/run-report@2'
   readonly verdict: 'pass' | 'fail'
   readonly startedAt: string
   readonly durationMs: number
   readonly repeat: number
+  /** Target mode: the profile whose constants the timelines followed, and the config layout handed over. */
+  readonly target?: { readonly command: string; readonly profile: string; readonly layout: string; readonly strict: boolean }
+  /** How many variant runs verified something, and how many only the bundled proxy can run. */
+  readonly verification: { readonly ran: number; readonly bundledOnly: number; readonly total: number; readonly notEvaluable: number }
   readonly environment: {
     readonly node: string
     /** The npm undici the proxy and workload use. */

@@ -3,27 +3,38 @@ import type { AttemptEvent, RequestEvent } from '../../proxy/events.ts'
 import type { ProxyStats } from '../../proxy/server.ts'
 import type { ConnectorSettings, ConnectorProfileName } from '../../proxy/connector/profiles.ts'
 import type { ConnectionRecord, LedgerEntry } from '../../../fake-upstreams/index.ts'
-import type { Sample } from '../workload/run-workload.ts'
+import type { Sample, WorkloadSpec } from '../workload/run-workload.ts'
+import type { ProxyConstants } from '../scenario/constants.ts'
 
 export interface VariantRecord {
   readonly scenario: string
   readonly variant: string
   readonly description?: string
-  readonly connector: { readonly profile: ConnectorProfileName; readonly settings: ConnectorSettings }
+  /** The bundled proxy's connector; undefined for an external target (qcc-lab cannot see its connector). */
+  readonly connector?: { readonly profile: ConnectorProfileName; readonly settings: ConnectorSettings }
+  readonly contract: boolean
   readonly seed: number
   /** 0-based repetition index. */
   readonly repeat: number
   /** `bundled`: the in-process proxy (attempt events recorded); `target`: an external proxy process. */
   readonly mode: 'bundled' | 'target'
+  /** The constants the timeline followed (the variant's settings, or the target profile's). */
+  readonly constants: ProxyConstants
+  /** The workload as it ran, durations resolved. */
+  readonly workload: WorkloadSpec
   readonly samples: readonly Sample[]
   readonly attempts: readonly AttemptEvent[]
   readonly requests: readonly RequestEvent[]
   readonly upstreams: ReadonlyArray<{
     readonly name: string
+    /** Its base URL, as the proxy's config and stats show it. */
+    readonly url?: string
     readonly entries: readonly LedgerEntry[]
     readonly connections: readonly ConnectionRecord[]
   }>
   /** The proxy's /__qcc__/stats at the end; undefined when a target did not answer it. */
   readonly proxyStats: ProxyStats | unknown
+  /** Target mode: the target's home (config, its own log) while it is kept, and how the target stopped. */
+  readonly target?: { readonly home?: string; readonly ended: string; readonly logTail: string }
   readonly durationMs: number
 }

@@ -1,26 +1,42 @@
 /**
  * Orchestrates one run: fake upstreams → proxy → workload → record, for each selected variant in turn.
- * Everything a variant starts is owned by a dispose stack and stopped before the next variant starts,
- * whatever happened.
+ * The timeline (pauses, timeouts, fault delays) is resolved first against the constants the run follows:
+ * the variant's settings for the bundled proxy, the target profile's for an external one. Everything a
+ * variant starts is owned by a dispose stack and stopped before the next variant starts, whatever
+ * happened.
  */
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { DisposeStack } from '../../shared/dispose-stack.ts'
 import { deriveSeed } from '../../shared/random.ts'
-import { startFakeUpstream } from '../../../fake-upstreams/index.ts'
+import { startFakeUpstream, type FakeUpstream } from '../../../fake-upstreams/index.ts'
 import { startProxy } from '../../proxy/server.ts'
-import { resolveConnector } from '../../proxy/connector/profiles.ts'
+import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
 import { runWorkload } from '../workload/run-workload.ts'
-import { startTarget } from './target.ts'
+import { startTargetProcess, type QccLayout } from './target.ts'
+import { bundledConstants, type TargetProfile } from './target-profile.ts'
 import { collectProxyEvents } from '../report/collect.ts'
-import type { Scenario } from '../scenario/schema.ts'
+import { resolveWorkload, type Scenario } from '../scenario/schema.ts'
+import { resolveDurationsDeep } from '../scenario/constants.ts'
 import type { VariantRecord } from './record.ts'
 
 export type RunEvent =
-  | { readonly type: 'variant-start'; readonly scenario: string; readonly variant: string; readonly repeat: number }
+  | { readonly type: 'variant-start'; readonly scenario: string; readonly variant: string; readonly repeat: number; readonly expectedMs?: number }
   | { readonly type: 'progress'; readonly scenario: string; readonly variant: string; readonly done: number; readonly total: number }
   | { readonly type: 'variant-end'; readonly scenario: string; readonly variant: string; readonly repeat: number; readonly durationMs: number }
+
+/** An external proxy to run contracts against, and what it declared about itself. */
+export interface TargetSpec {
+  /** Shell command; `{config} {cluster} {port} {home} {profile}` are filled in. */
+  readonly command: string
+  readonly profile: TargetProfile
+  /** `{profile}`: the target profile as a file (written for a built-in one). */
+  readonly profileFile: string
+  /** How the cache.json handed to it is laid out. Default `qcc`. */
+  readonly layout?: QccLayout
+  readonly startTimeoutMs?: number
+}
 
 export interface RunOptions {
   /** Run only the variants with these names. */
@@ -29,27 +45,37 @@ export interface RunOptions {
   readonly seed?: number
   readonly repeat?: number
   readonly onEvent?: (event: RunEvent) => void
-  /** Target mode: run against an external proxy started with this command (see target.ts). */
-  readonly targetCommand?: string
+  /** Target mode: run against an external proxy started per variant (see target.ts). */
+  readonly target?: TargetSpec
 }
 
 export async function runVariant(scenario: Scenario, variantName: string, options: RunOptions = {}): Promise<VariantRecord> {
   const variant = scenario.variants.find((v) => v.name === variantName)
   if (!variant) throw new Error(`Failed to run variant "${variantName}": scenario ${scenario.name} has no such variant.`)
+  const target = options.target
+  if (target && !variant.contract) throw new Error(`Failed to run variant "${variantName}" against a target: it is bundled-only (${variant.bundledOnly}).`)
   const seed = options.seed ?? scenario.seed
   const repeat = options.repeat ?? 0
   const started = performance.now()
-  options.onEvent?.({ type: 'variant-start', scenario: scenario.name, variant: variant.name, repeat })
+  // In bundled mode the proxy's headers timeout is a connector setting.
+  const connector: ConnectorSelection = variant.proxy.headersTimeoutMs === undefined
+    ? variant.connector
+    : { profile: variant.connector.profile, overrides: { ...variant.connector.overrides, headersTimeoutMs: variant.proxy.headersTimeoutMs } }
+  const constants = target ? target.profile.constants : bundledConstants(variant.proxy, connector)
+  const workload = resolveWorkload(scenario.workload, constants, variant)
+  options.onEvent?.({ type: 'variant-start', scenario: scenario.name, variant: variant.name, repeat, expectedMs: expectedDurationMs(workload) })
   const stack = new DisposeStack()
   try {
-    const upstreams = []
+    const upstreams: FakeUpstream[] = []
     for (const spec of scenario.upstreams) {
-      const up = await startFakeUpstream({ name: spec.name, faults: spec.faults, behaviour: spec.behaviour, seed: deriveSeed(seed, variant.name) })
+      const up = await startFakeUpstream({
+        name: spec.name, faults: resolveDurationsDeep(spec.faults, constants) as unknown[], behaviour: spec.behaviour, seed: deriveSeed(seed, variant.name),
+      })
       stack.defer(`upstream ${spec.name}`, () => up.close())
       upstreams.push(up)
     }
-    const connector = resolveConnector(variant.connector)
     const endpoints = upstreams.map((u, i) => ({
+      name: u.name,
       baseUrl: u.url,
       apiKey: `sk-qcc-lab-fake-${i + 1}`,
       priority: scenario.upstreams[i]!.priority,
@@ -58,11 +84,24 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     let url: string
     let stats: () => Promise<unknown>
     let collector: ReturnType<typeof collectProxyEvents> | undefined
-    if (options.targetCommand !== undefined) {
-      const target = await startTarget(options.targetCommand, scenario.name, endpoints)
-      stack.defer('target proxy', () => target.stop())
-      url = target.url
-      stats = () => target.stats()
+    let stopTarget: (() => Promise<NonNullable<VariantRecord['target']>>) | undefined
+    if (target) {
+      const proc = await startTargetProcess({
+        command: target.command, cluster: scenario.name, endpoints, layout: target.layout,
+        placeholders: { profile: target.profileFile }, startTimeoutMs: target.startTimeoutMs,
+      })
+      let stopped: NonNullable<VariantRecord['target']> | undefined
+      stopTarget = async () => {
+        if (!stopped) {
+          // The home is kept until the verdict is known; the CLI removes it when the variant passed.
+          const r = await proc.stop({ keepHome: true })
+          stopped = { home: r.home, ended: r.ended, logTail: proc.log().trim().split('\n').slice(-20).join('\n') }
+        }
+        return stopped
+      }
+      stack.defer('target proxy', async () => { await stopTarget?.() })
+      url = proc.url
+      stats = () => proc.stats()
     } else {
       const proxy = await startProxy({
         port: 0,
@@ -71,7 +110,7 @@ export async function runVariant(scenario: Scenario, variantName: string, option
         cluster: {
           name: scenario.name,
           endpoints,
-          connector: variant.connector,
+          connector,
           strategy: variant.proxy.strategy as StrategyName | undefined,
           attempts: variant.proxy.attempts,
           breaker: variant.proxy.breaker,
@@ -88,25 +127,31 @@ export async function runVariant(scenario: Scenario, variantName: string, option
       stats = async () => proxy.stats()
     }
 
-    const samples = await runWorkload(scenario.workload, url, {
+    const samples = await runWorkload(workload, url, {
       requestIdPrefix: `${variant.name}-r${repeat}`,
       onProgress: (done, total) => options.onEvent?.({ type: 'progress', scenario: scenario.name, variant: variant.name, done, total }),
     })
     await nextTurn()
+    const proxyStats = await stats()
+    const targetInfo = stopTarget ? await stopTarget() : undefined
     const durationMs = performance.now() - started
     const record: VariantRecord = {
       scenario: scenario.name,
       variant: variant.name,
       description: variant.description,
-      connector,
+      connector: target ? undefined : resolveConnector(connector),
+      contract: variant.contract,
       seed,
       repeat,
       samples,
-      mode: options.targetCommand !== undefined ? 'target' : 'bundled',
+      mode: target ? 'target' : 'bundled',
+      constants,
+      workload,
       attempts: [...(collector?.attempts ?? [])],
       requests: [...(collector?.requests ?? [])],
-      upstreams: upstreams.map((u) => ({ name: u.name, entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })) })),
-      proxyStats: await stats(),
+      upstreams: upstreams.map((u) => ({ name: u.name, url: u.url, entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })) })),
+      proxyStats,
+      ...(targetInfo ? { target: targetInfo } : {}),
       durationMs,
     }
     options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
@@ -114,6 +159,11 @@ export async function runVariant(scenario: Scenario, variantName: string, option
   } finally {
     await stack.dispose()
   }
+}
+
+/** The pauses alone: a floor for how long the variant takes, for progress lines. */
+function expectedDurationMs(w: { readonly requests: number; readonly burst: number; readonly gapMs: number }): number {
+  return Math.max(0, Math.ceil(w.requests / w.burst) - 1) * w.gapMs
 }
 
 /** Runs the selected variants of a scenario one after another. */

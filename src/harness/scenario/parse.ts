@@ -1,34 +1,42 @@
 /**
- * Text → Scenario, with every problem reported as `<file>: <field path>: <what was expected>` (all of
- * them at once, not just the first), so a bad file is fixed in one edit.
+ * Text → Scenario, with every problem reported as `<file>:<line>:<column>: <field path>: <what was
+ * expected>` (all of them at once, not just the first), so a bad file is fixed in one edit.
  */
-import { parseYaml } from '../../shared/yaml.ts'
+import { parseYaml, withPosition } from '../../shared/yaml.ts'
 import { ScenarioError } from '../../shared/errors.ts'
 import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { resolveFault } from '../../../fake-upstreams/faults/index.ts'
-import type { FaultSpec } from '../../../fake-upstreams/index.ts'
 import { parseCheck, type Expectation } from '../gate/expectation.ts'
 import { scenarioSchema, type ProxySettings, type Scenario } from './schema.ts'
 import { compatNames, resolveCompat } from '../../proxy/compat.ts'
 import type { ConnectorSelection } from '../../proxy/connector/profiles.ts'
+import { bundledConstants } from '../runner/target-profile.ts'
+import { resolveDurationsDeep } from './constants.ts'
 
 export function parseScenario(text: string, file: string, fallbackName: string): Scenario {
   const yaml = parseYaml(text)
   if (!yaml.ok) throw new ScenarioError(file, yaml.problems)
+  const fail = (problems: readonly string[]): never => {
+    throw new ScenarioError(file, problems.map((p) => withPosition(p, yaml.locate)))
+  }
   const data = yaml.value
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ScenarioError(file, ['(root): expected a mapping with description, upstreams, workload and variants'])
+    return fail(['(root): expected a mapping with description, upstreams, workload and variants'])
   }
   const parsed = scenarioSchema.safeParse(data)
-  if (!parsed.success) throw new ScenarioError(file, formatZodIssues(parsed.error, ''))
+  // All problems in one round: the checks are looked at even when the schema already failed.
+  if (!parsed.success) return fail([...formatZodIssues(parsed.error, ''), ...rawCheckProblems(data)])
   const s = parsed.data
   const issues: string[] = []
 
+  // Fault durations may follow a constant; they are checked here with the bundled proxy's defaults, and
+  // resolved again for each run.
+  const defaults = bundledConstants({}, { profile: 'tuned-keepalive' })
   const upstreams = s.upstreams.map((u, i) => {
-    const faults: FaultSpec[] = []
+    const faults: unknown[] = []
     u.faults.forEach((f, j) => {
-      const r = resolveFault(f, `upstreams[${i}].faults[${j}]`)
-      if (r.ok) faults.push(f as FaultSpec)
+      const r = resolveFault(resolveDurationsDeep(f, defaults), `upstreams[${i}].faults[${j}]`)
+      if (r.ok) faults.push(f)
       else issues.push(...r.issues)
     })
     return { name: u.name, priority: u.priority, weight: u.weight, faults, behaviour: u.behaviour }
@@ -39,18 +47,18 @@ export function parseScenario(text: string, file: string, fallbackName: string):
     names.add(u.name)
   })
 
-  let gapMs = 0
+  let gap: Scenario['workload']['gap'] = 0
   const pacing = s.workload.pacing
   if (pacing) {
     if ((pacing.gapMs === undefined) === (pacing.gapOfIdle === undefined)) {
       issues.push('workload.pacing: set exactly one of gapMs (ms) or gapOfIdle (a fraction of the idle-close idleMs)')
     } else if (pacing.gapMs !== undefined) {
-      gapMs = pacing.gapMs
+      gap = pacing.gapMs
     } else {
       const idle = s.upstreams[0]?.faults.find((f): f is { kind: 'idle-close'; idleMs: number } =>
         typeof f === 'object' && f !== null && (f as { kind?: unknown }).kind === 'idle-close')
-      if (!idle || typeof idle.idleMs !== 'number') issues.push('workload.pacing.gapOfIdle: needs an idle-close fault on upstreams[0]; use gapMs instead')
-      else gapMs = Math.round(pacing.gapOfIdle! * idle.idleMs)
+      if (!idle || typeof idle.idleMs !== 'number') issues.push('workload.pacing.gapOfIdle: needs an idle-close fault with a numeric idleMs on upstreams[0]; use gapMs instead')
+      else gap = Math.round(pacing.gapOfIdle! * idle.idleMs)
     }
   }
 
@@ -61,11 +69,8 @@ export function parseScenario(text: string, file: string, fallbackName: string):
     const expect: Expectation[] = []
     v.expect.forEach((e, j) => {
       const check = typeof e === 'string' ? e : e.check
-      const r = parseCheck(check, typeof e === 'string' ? undefined : e.name)
-      const named = r.ok ? [r.expectation.metric, r.expectation.operand.kind === 'metric' ? r.expectation.operand.path : ''] : []
-      const unknownUpstream = named.map((m) => /^upstreams\.(.+)\.[a-z]+$/.exec(m)?.[1]).find((n) => n !== undefined && !names.has(n))
-      if (r.ok && unknownUpstream !== undefined) issues.push(`variants[${i}].expect[${j}]: no upstream named "${unknownUpstream}"; upstreams here: ${[...names].join(', ')}`)
-      else if (r.ok) expect.push(r.expectation)
+      const r = parseCheck(check, typeof e === 'string' ? undefined : e.name, names)
+      if (r.ok) expect.push(r.expectation)
       else issues.push(`variants[${i}].expect[${j}]${typeof e === 'string' ? '' : '.check'}: ${r.problem}`)
     })
     const connector: ConnectorSelection = v.connector === undefined
@@ -86,14 +91,22 @@ export function parseScenario(text: string, file: string, fallbackName: string):
     }
     const { unknown } = resolveCompat(proxy.compat ?? [])
     for (const u of unknown) issues.push(`variants[${i}].proxy.compat: unknown compat switch "${u}"; expected one of ${compatNames.join(', ')}`)
-    const bundledOnly: string[] = []
-    if (v.connector !== undefined) bundledOnly.push('connector profile')
-    for (const [key, value] of Object.entries(s.proxy)) if (value !== undefined) bundledOnly.push(`scenario proxy.${key}`)
-    for (const [key, value] of Object.entries(v.proxy ?? {})) if (value !== undefined) bundledOnly.push(key === 'compat' ? 'compat switches' : `proxy.${key}`)
-    return { name: v.name, description: v.description, connector, proxy, bundledOnly, expect }
+    const why: string[] = []
+    if (v.connector !== undefined) why.push('sets a connector profile')
+    if ((proxy.compat ?? []).length > 0) why.push(`replays compat ${(proxy.compat ?? []).join(', ')}`)
+    const contract = why.length === 0
+    return {
+      name: v.name,
+      description: v.description,
+      connector,
+      proxy,
+      contract,
+      bundledOnly: contract ? undefined : `${why.join(' and ')}, which an external proxy cannot be told`,
+      requestTimeout: v.workload?.requestTimeoutMs,
+      expect,
+    }
   })
-
-  if (issues.length > 0) throw new ScenarioError(file, issues)
+  if (issues.length > 0) return fail(issues)
   return {
     name: s.name ?? fallbackName,
     file,
@@ -106,10 +119,27 @@ export function parseScenario(text: string, file: string, fallbackName: string):
       concurrency: s.workload.concurrency,
       stream: s.workload.stream,
       burst: pacing?.burst ?? s.workload.requests,
-      gapMs,
-      requestTimeoutMs: s.workload.requestTimeoutMs,
-      maxDurationMs: s.workload.maxDurationMs,
+      gap,
+      requestTimeout: s.workload.requestTimeoutMs,
+      maxDuration: s.workload.maxDurationMs,
     },
     variants,
   }
+}
+
+/** Problems in the expectations of a file whose schema failed (so they are reported in the same round). */
+function rawCheckProblems(data: object): string[] {
+  const raw = data as { upstreams?: unknown; variants?: unknown }
+  const names = new Set(Array.isArray(raw.upstreams) ? raw.upstreams.flatMap((u) => (typeof (u as { name?: unknown })?.name === 'string' ? [(u as { name: string }).name] : [])) : [])
+  if (!Array.isArray(raw.variants)) return []
+  return raw.variants.flatMap((v, i) => {
+    const expect = (v as { expect?: unknown } | null)?.expect
+    if (!Array.isArray(expect)) return []
+    return expect.flatMap((e, j) => {
+      const check = typeof e === 'string' ? e : typeof (e as { check?: unknown })?.check === 'string' ? (e as { check: string }).check : undefined
+      if (check === undefined) return []
+      const r = parseCheck(check, undefined, names)
+      return r.ok ? [] : [`variants[${i}].expect[${j}]${typeof e === 'string' ? '' : '.check'}: ${r.problem}`]
+    })
+  })
 }

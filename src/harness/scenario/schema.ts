@@ -6,16 +6,16 @@ import { z } from 'zod'
 import { connectorSelectionSchema } from '../../proxy/connector/profiles.ts'
 import { strategyNames } from '../../proxy/balancer/index.ts'
 import type { Expectation } from '../gate/expectation.ts'
-import type { FaultSpec } from '../../../fake-upstreams/index.ts'
 import type { WorkloadSpec } from '../workload/run-workload.ts'
+import { durationSchema, MAX_TIMER_MS, resolveDuration, type Duration, type ProxyConstants } from './constants.ts'
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"')
 
 
 const behaviourSchema = z.object({
-  textDeltas: z.number().int().nonnegative(),
-  firstByteDelayMs: z.number().int().nonnegative(),
-  eventIntervalMs: z.number().int().nonnegative(),
+  textDeltas: z.number().int().nonnegative().max(10_000),
+  firstByteDelayMs: z.number().int().nonnegative().max(MAX_TIMER_MS),
+  eventIntervalMs: z.number().int().nonnegative().max(MAX_TIMER_MS),
   echoVerificationCode: z.boolean(),
 }).partial().strict()
 
@@ -24,7 +24,7 @@ export const upstreamSchema = z.object({
   /** The endpoint's priority (lower first) and weight in the proxy's cluster. */
   priority: z.number().int().optional(),
   weight: z.number().nonnegative().optional(),
-  /** Validated per kind by the fault registry (see parse.ts). */
+  /** Validated per kind by the fault registry (see parse.ts); a duration may follow a constant. */
   faults: z.array(z.unknown()).default([]),
   behaviour: behaviourSchema.default({}),
 }).strict()
@@ -32,8 +32,8 @@ export const upstreamSchema = z.object({
 export const pacingSchema = z.object({
   /** Requests sent back to back before a gap. */
   burst: z.number().int().positive(),
-  /** Pause after each burst (ms). */
-  gapMs: z.number().nonnegative().optional(),
+  /** Pause after each burst (ms, or `{ constant, times, plusMs }`: it follows the proxy's constants). */
+  gapMs: durationSchema.optional(),
   /** Pause after each burst as a fraction of the first upstream's idle-close `idleMs`. */
   gapOfIdle: z.number().positive().optional(),
 }).strict()
@@ -44,9 +44,9 @@ export const workloadSchema = z.object({
   stream: z.boolean().default(false),
   pacing: pacingSchema.optional(),
   /** Per-request limit; a request still unanswered then counts as a client-side timeout (ms). */
-  requestTimeoutMs: z.number().int().positive().default(10_000),
-  /** The whole workload stops issuing requests after this long (ms). */
-  maxDurationMs: z.number().int().positive().default(60_000),
+  requestTimeoutMs: durationSchema.default(10_000),
+  /** The whole workload stops issuing requests after this long (ms). Default 60 s plus the pauses. */
+  maxDurationMs: durationSchema.optional(),
 }).strict()
 
 export const expectationSchema = z.union([
@@ -58,9 +58,11 @@ export const expectationSchema = z.union([
 export const proxySettingsSchema = z.object({
   strategy: z.enum(strategyNames as [string, ...string[]]),
   attempts: z.object({ max: z.number().int().positive().max(20), perEndpoint: z.number().int().positive().max(20) }).partial().strict(),
-  breaker: z.object({ threshold: z.number().int().positive(), openMs: z.number().int().nonnegative() }).partial().strict(),
-  recoverAfterMs: z.number().int().nonnegative(),
-  verifier: z.object({ enabled: z.boolean(), intervalMs: z.number().int().positive(), timeoutMs: z.number().int().positive() }).partial().strict(),
+  breaker: z.object({ threshold: z.number().int().positive().max(1_000_000), openMs: z.number().int().nonnegative().max(MAX_TIMER_MS) }).partial().strict(),
+  recoverAfterMs: z.number().int().nonnegative().max(MAX_TIMER_MS),
+  verifier: z.object({ enabled: z.boolean(), intervalMs: z.number().int().positive().max(MAX_TIMER_MS), timeoutMs: z.number().int().positive().max(MAX_TIMER_MS) }).partial().strict(),
+  /** How long the bundled proxy waits for a response head (ms): its connector's headersTimeoutMs. */
+  headersTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS),
   compat: z.array(z.string()),
 }).partial().strict()
 
@@ -71,8 +73,13 @@ export const variantSchema = z.object({
   description: z.string().optional(),
   /** Default: the proxy's own default (tuned-keepalive). Setting it makes the variant bundled-proxy-only. */
   connector: connectorSelectionSchema.optional(),
-  /** Merged over the scenario's `proxy` settings (compat lists are added). */
+  /**
+   * Merged over the scenario's `proxy` settings (compat lists are added). In a contract they are the
+   * bundled proxy's constants for the run; against a target its profile's constants replace them.
+   */
   proxy: proxySettingsSchema.optional(),
+  /** The client's own limit for this variant, when it differs from the scenario's. */
+  workload: z.object({ requestTimeoutMs: durationSchema }).partial().strict().optional(),
   expect: z.array(expectationSchema).min(1, 'a variant needs at least one expectation, or it cannot fail'),
 }).strict()
 
@@ -88,6 +95,29 @@ export const scenarioSchema = z.object({
 }).strict()
 
 
+/** The workload as written: durations may still follow the proxy's constants. */
+export interface WorkloadTemplate {
+  readonly requests: number
+  readonly concurrency: number
+  readonly stream: boolean
+  readonly burst: number
+  readonly gap: Duration
+  readonly requestTimeout: Duration
+  readonly maxDuration?: Duration
+}
+
+/** The workload for one run: every duration resolved against the constants the run follows. */
+export function resolveWorkload(t: WorkloadTemplate, c: ProxyConstants, variant?: { readonly requestTimeout?: Duration }): WorkloadSpec {
+  const gapMs = resolveDuration(t.gap, c)
+  const requestTimeoutMs = Math.max(1, resolveDuration(variant?.requestTimeout ?? t.requestTimeout, c))
+  const gaps = Math.max(0, Math.ceil(t.requests / t.burst) - 1)
+  // By default: a minute, or two request timeouts when they are longer, plus the pauses.
+  const maxDurationMs = t.maxDuration === undefined
+    ? Math.min(MAX_TIMER_MS, Math.max(60_000, 2 * requestTimeoutMs) + gaps * gapMs)
+    : Math.max(1, resolveDuration(t.maxDuration, c))
+  return { requests: t.requests, concurrency: t.concurrency, stream: t.stream, burst: t.burst, gapMs, requestTimeoutMs, maxDurationMs }
+}
+
 /** A validated scenario with defaults applied and checks parsed. */
 export interface Scenario {
   readonly name: string
@@ -99,18 +129,26 @@ export interface Scenario {
     readonly name: string
     readonly priority?: number
     readonly weight?: number
-    readonly faults: readonly FaultSpec[]
+    /** Validated fault specs; a duration inside may still be `{ constant: … }` (resolved per run). */
+    readonly faults: readonly unknown[]
     readonly behaviour: z.infer<typeof behaviourSchema>
   }>
-  readonly workload: WorkloadSpec
+  readonly workload: WorkloadTemplate
   readonly variants: ReadonlyArray<{
     readonly name: string
     readonly description?: string
     readonly connector: import('../../proxy/connector/profiles.ts').ConnectorSelection
     /** The scenario's proxy settings with the variant's merged over them. */
     readonly proxy: ProxySettings
-    /** What an external proxy (target mode) cannot be told through a qcc cache.json; empty = applicable. */
-    readonly bundledOnly: readonly string[]
+    /**
+     * A contract: it sets no connector profile and no compat switch, so its expectations are what any
+     * correct relay proxy must meet under these faults; it runs against targets too.
+     */
+    readonly contract: boolean
+    /** Why the variant runs only against the bundled proxy; undefined for a contract. */
+    readonly bundledOnly?: string
+    /** The client's request timeout for this variant, when it differs from the scenario's. */
+    readonly requestTimeout?: Duration
     readonly expect: readonly Expectation[]
   }>
 }

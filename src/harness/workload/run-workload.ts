@@ -29,6 +29,8 @@ export interface Sample {
   readonly latencyMs: number
   /** Time to the response head (ms). */
   readonly ttfbMs?: number
+  /** SSE: time to the end of the first complete event frame (ms), what a user waits for the first token. */
+  readonly firstEventMs?: number
   /** HTTP status, when a response head arrived. */
   readonly status?: number
   /** Transport failure between client and target, classified. */
@@ -37,9 +39,11 @@ export interface Sample {
   /** SSE: events received, and whether an `event: error` frame arrived. */
   readonly sseEvents?: number
   readonly sseError?: boolean
+  /** SSE: the stream carried `message_stop` (false: it ended without it, however cleanly the bytes ended). */
+  readonly sseComplete?: boolean
   /** A 2xx JSON answer whose body is an error (`{"type":"error"}` or `{"error":…}`). */
   readonly bodyError?: boolean
-  /** The first 200 characters of a non-2xx body. */
+  /** The first 500 characters of a non-2xx body. */
   readonly errorBody?: string
   /** Not sent because the run's time budget ran out. */
   readonly skipped?: boolean
@@ -52,12 +56,16 @@ export interface WorkloadOptions {
 }
 
 
-export function messageBody(index: number, stream: boolean): string {
+/**
+ * A Messages API request body. The tag (the request id) is in the text too, so a fake upstream can tell
+ * the client's requests from the proxy's own even when a proxy does not forward `x-request-id`.
+ */
+export function messageBody(tag: number | string, stream: boolean): string {
   return JSON.stringify({
     model: 'claude-sonnet-4-5',
     max_tokens: 64,
     stream,
-    messages: [{ role: 'user', content: `qcc-lab request ${index}: say something short.` }],
+    messages: [{ role: 'user', content: `qcc-lab request ${tag}: say something short.` }],
   })
 }
 
@@ -82,30 +90,41 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
         method: 'POST',
         path: '/v1/messages',
         headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'anthropic-version': '2023-06-01', 'x-api-key': 'proxy-managed' },
-        body: messageBody(index, spec.stream),
+        body: messageBody(requestId, spec.stream),
         signal: AbortSignal.timeout(spec.requestTimeoutMs),
       })
       const ttfbMs = performance.now() - start
-      let text: string
+      const type = String(res.headers['content-type'] ?? '')
+      const sse = type.startsWith('text/event-stream')
+      let text = ''
+      let firstEventMs: number | undefined
       try {
-        text = await res.body.text()
+        for await (const chunk of res.body) {
+          text += (chunk as Buffer).toString('utf8')
+          // The first complete frame: an `event:` line and the blank line that ends its frame.
+          if (sse && firstEventMs === undefined && /(^|\n)event: [^\n]*\n(?:[^\n]+\n)*\n/.test(text)) firstEventMs = performance.now() - start
+        }
       } catch (err) {
         // The head had arrived: the body was cut.
         return {
           index, requestId, startMs: start - t0, latencyMs: performance.now() - start, ttfbMs, status: res.statusCode,
+          ...(firstEventMs !== undefined ? { firstEventMs } : {}),
           clientError: classifyError(err, { reusedConnection: false, responseStarted: true }),
           clientErrorMessage: (err as Error).message,
         }
       }
       const latencyMs = performance.now() - start
-      const type = String(res.headers['content-type'] ?? '')
-      const sse = type.startsWith('text/event-stream')
       const ok = res.statusCode >= 200 && res.statusCode < 300
       return {
         index, requestId, startMs: start - t0, latencyMs, ttfbMs, status: res.statusCode,
-        ...(sse ? { sseEvents: countEvents(text), sseError: /^event: error$/m.test(text) } : {}),
+        ...(sse ? {
+          sseEvents: countEvents(text),
+          sseError: /^event: error$/m.test(text),
+          sseComplete: /^event: message_stop$/m.test(text),
+          ...(firstEventMs !== undefined ? { firstEventMs } : {}),
+        } : {}),
         ...(ok && !sse && isErrorBody(text) ? { bodyError: true } : {}),
-        ...(!ok ? { errorBody: text.slice(0, 200) } : {}),
+        ...(!ok ? { errorBody: text.slice(0, 500) } : {}),
       }
     } catch (err) {
       return {

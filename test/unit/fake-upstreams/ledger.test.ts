@@ -8,17 +8,20 @@ const entry = (over: Partial<LedgerEntry>): LedgerEntry => ({
 })
 
 describe('summarizeLedger', () => {
-  it('counts a request answered twice as a duplicate, and one dropped then answered as a redelivery only', () => {
+  it('counts two 2xx answers to one request as a duplicate, and one dropped then answered as a redelivery only', () => {
     const s = summarizeLedger([
-      entry({ requestId: 'a', connectionId: 1 }),
-      entry({ requestId: 'a', connectionId: 2 }),
-      entry({ requestId: 'b', connectionId: 1, indexOnConnection: 1, outcome: 'dropped', fault: 'race-close' }),
-      entry({ requestId: 'b', connectionId: 3 }),
-      entry({ requestId: 'c', connectionId: 3, indexOnConnection: 1 }),
+      entry({ requestId: 'a', connectionId: 1, status: 200, atMs: 1 }),
+      entry({ requestId: 'a', connectionId: 2, status: 200, atMs: 2 }),
+      entry({ requestId: 'b', connectionId: 1, indexOnConnection: 1, outcome: 'dropped', fault: 'race-close', atMs: 3 }),
+      entry({ requestId: 'b', connectionId: 3, status: 200, atMs: 4 }),
+      entry({ requestId: 'c', connectionId: 3, indexOnConnection: 1, status: 500, atMs: 5 }),
+      entry({ requestId: 'c', connectionId: 3, indexOnConnection: 2, status: 200, atMs: 6 }),
     ], 3)
+    // a: 200 twice (a duplicate, no drop); b: dropped, then answered (a redelivery); c: a 500 then a 200
+    // (an ordinary retry: neither a duplicate nor a redelivery).
     expect(s).toEqual({
-      connections: 3, received: 5, answered: 4, dropped: 1,
-      duplicates: 1, redelivered: 2, requestsPerConnection: 5 / 3,
+      connections: 3, received: 6, answered: 5, ok: 4, dropped: 1, probes: 0,
+      duplicates: 1, redelivered: 1, requestsPerConnection: 6 / 3,
     })
   })
 

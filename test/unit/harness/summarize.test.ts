@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { failureClass, summarizeVariant } from '../../../src/harness/report/summarize.ts'
+import { summarizeVariant } from '../../../src/harness/report/summarize.ts'
+import { failureClass } from '../../../src/harness/report/failure-class.ts'
+import { bundledConstants } from '../../../src/harness/runner/target-profile.ts'
 import { percentile, summarizeLatency } from '../../../src/harness/report/stats.ts'
 import { parseCheck, type Expectation } from '../../../src/harness/gate/expectation.ts'
 import { evaluate } from '../../../src/harness/gate/evaluate.ts'
@@ -23,6 +25,9 @@ const attempt = (requestId: string, outcome: AttemptEvent['outcome'], over: Part
 function record(): VariantRecord {
   return {
     scenario: 's', variant: 'v', mode: 'bundled', connector: resolveConnector({ profile: 'naive-keepalive' }), seed: 1, repeat: 0, durationMs: 12,
+    contract: false,
+    constants: bundledConstants({}, { profile: 'naive-keepalive' }),
+    workload: { requests: 3, concurrency: 1, stream: false, burst: 3, gapMs: 0, requestTimeoutMs: 10_000, maxDurationMs: 60_000 },
     samples: [
       { index: 0, requestId: 'r0', startMs: 0, latencyMs: 1, status: 200 },
       { index: 1, requestId: 'r1', startMs: 1, latencyMs: 3, status: 502 },
@@ -41,6 +46,7 @@ function record(): VariantRecord {
     ],
     upstreams: [{
       name: 'u',
+      url: 'http://127.0.0.1:9',
       connections: [{ id: 1, openedAtMs: 0, requests: 2 }, { id: 2, openedAtMs: 1, requests: 1 }, { id: 3, openedAtMs: 2, requests: 1 }],
       entries: [
         { seq: 1, requestId: 'r0', connectionId: 1, indexOnConnection: 0, idleBeforeMs: 1, atMs: 0, method: 'POST', path: '/', outcome: 'answered', status: 200 },
@@ -49,7 +55,7 @@ function record(): VariantRecord {
         { seq: 4, requestId: 'r2', connectionId: 3, indexOnConnection: 0, idleBeforeMs: 0, atMs: 5, method: 'POST', path: '/', outcome: 'answered', status: 200 },
       ],
     }],
-    proxyStats: {} as VariantRecord['proxyStats'],
+    proxyStats: { endpoints: [{ id: 'ep1', base_url: 'http://127.0.0.1:9' }], failure_queue_size: 0 },
   }
 }
 
@@ -58,9 +64,10 @@ describe('summarizeVariant', () => {
     const v = summarizeVariant(record(), [])
     expect(v).toMatchObject({
       name: 'v', connector: 'naive-keepalive', requests: 3, ok: 2,
-      failures: { 'stale-socket': 1 },
+      failures: { 'http-502': 1 },
+      causes: { 'stale-socket': 1 },
       attempts: { total: 4, staleSocket: 2, retried: 1, failed: 2 },
-      upstream: { connections: 3, received: 4, answered: 2, dropped: 2, duplicates: 0, redelivered: 1, lost: 1 },
+      upstream: { connections: 3, received: 4, answered: 2, ok: 2, dropped: 2, probes: 0, duplicates: 0, redelivered: 1, lost: 1 },
       latencyMs: { p50: 2, max: 3 },
     })
   })
@@ -69,13 +76,13 @@ describe('summarizeVariant', () => {
     const [d] = summarizeVariant(record(), []).diagnosis
     expect(d!.requestId).toBe('r1')
     expect(d!.explanation).toBe(
-      'r1 failed (stale-socket): attempt 1 → ep1: stale-socket on a reused connection ("other side closed"); ' +
-      'upstream read it on connection #1 (request 2 there, idle 150 ms before): the upstream closed it without answering (fault race-close)',
+      'r1 failed (http-502): attempt 1 → u (ep1): stale-socket on a reused connection ("other side closed"); ' +
+      'u read it on its connection #1 (request 2 there, idle 150 ms before) and closed it without answering (fault race-close)',
     )
   })
 
   it('evaluates expectations, including metric-to-metric ones, and fails the variant when one does not hold', () => {
-    const v = summarizeVariant(record(), [check('failures.stale-socket >= 1'), check('upstream.connections < requests'), check('attempts.retried == attempts.staleSocket')])
+    const v = summarizeVariant(record(), [check('causes.stale-socket >= 1'), check('upstream.connections < requests'), check('attempts.retried == attempts.staleSocket')])
     expect(v.expectations.map((e) => [e.pass, e.expected, e.actual])).toEqual([
       [true, '>= 1', 1],
       [false, '< 3 (requests)', 3],
@@ -85,18 +92,87 @@ describe('summarizeVariant', () => {
   })
 })
 
-describe('failureClass', () => {
+describe('failureClass (what the client saw, whichever proxy answered)', () => {
   it.each([
-    [{ status: 200 }, undefined, undefined],
-    [{ status: 502 }, 'stale-socket', 'stale-socket'],
-    [{ status: 502 }, undefined, 'http-502'],
-    [{ status: 429 }, 'ok', 'http-429'],
-    [{ status: 200, sseError: true }, 'reset-mid-stream', 'reset-mid-stream'],
-    [{ status: 200, sseError: true }, undefined, 'sse-error'],
-    [{ clientError: 'connection-reset' }, undefined, 'client:connection-reset'],
-    [{ skipped: true }, undefined, 'skipped'],
-  ] as const)('%o with proxy outcome %s → %s', (over, proxyOutcome, expected) => {
-    expect(failureClass({ index: 0, requestId: 'r', startMs: 0, latencyMs: 0, ...over }, proxyOutcome)).toBe(expected)
+    [{ status: 200 }, undefined],
+    [{ status: 502, errorBody: '{"error": "All 1 endpoints failed"}' }, 'http-502'],
+    [{ status: 502, errorBody: '{"error": "All 0 endpoints failed"}' }, 'no-endpoint'],
+    [{ status: 503, errorBody: '{"error":"No available endpoints"}' }, 'no-endpoint'],
+    [{ status: 429 }, 'http-429'],
+    [{ status: 200, sseError: true, sseComplete: false }, 'sse-error'],
+    [{ status: 200, sseError: false, sseComplete: false }, 'truncated-stream'],
+    [{ status: 200, sseError: false, sseComplete: true }, undefined],
+    [{ status: 200, bodyError: true }, 'error-body'],
+    [{ clientError: 'connection-reset' }, 'client:connection-reset'],
+    [{ skipped: true }, 'skipped'],
+  ] as const)('%o → %s', (over, expected) => {
+    expect(failureClass({ index: 0, requestId: 'r', startMs: 0, latencyMs: 0, ...over })).toBe(expected)
+  })
+})
+
+describe('what a run cannot tell is n/a, never 0', () => {
+  it('reads attempt events of an external target as not evaluable', () => {
+    const v = summarizeVariant({ ...record(), mode: 'target', attempts: [], requests: [] }, [check('attempts.staleSocket == 0'), check('failures.total == 1')])
+    expect(v.expectations.map((e) => [e.status, e.actual])).toEqual([['n/a', null], ['pass', 1]])
+    expect(v.verdict).toBe('pass')
+    expect(v.causes).toEqual({})
+  })
+
+  it('reads a stats path the proxy does not serve as not evaluable, and one it serves as its value', () => {
+    const v = summarizeVariant({ ...record(), proxyStats: { failure_queue_size: 0 } }, [check('stats.failure_queue_size == 0'), check('stats.healthy_endpoints == 1')])
+    expect(v.expectations.map((e) => e.status)).toEqual(['pass', 'n/a'])
+    const none = summarizeVariant({ ...record(), proxyStats: undefined }, [check('stats.failure_queue_size == 0')])
+    expect(none.expectations[0]).toMatchObject({ status: 'n/a', actual: null, pass: false })
+    expect(none.verdict).toBe('n/a')
+  })
+
+  it('adds the traffic checks to a contract, so a proxy that forwards nothing fails it', () => {
+    const stub: VariantRecord = {
+      ...record(), contract: true, mode: 'target', attempts: [], requests: [],
+      samples: [0, 1, 2].map((i) => ({ index: i, requestId: `r${i}`, startMs: i, latencyMs: 1, status: 200 })),
+      upstreams: [{ name: 'u', entries: [], connections: [] }],
+    }
+    const v = summarizeVariant(stub, [check('failures.total == 0')])
+    expect(v.expectations.map((e) => [e.name, e.status])).toEqual([
+      ['traffic reached the upstreams', 'fail'],
+      ['every client success was answered by an upstream', 'fail'],
+      ['failures.total == 0', 'pass'],
+    ])
+    expect(v.verdict).toBe('fail')
+    // The same checks hold for the real record.
+    expect(summarizeVariant({ ...record(), contract: true }, []).expectations.every((e) => e.status === 'pass')).toBe(true)
+  })
+})
+
+describe('delivery counts', () => {
+  const entry = (seq: number, requestId: string, connectionId: number, outcome: 'answered' | 'dropped' | 'cut', status?: number) =>
+    ({ seq, requestId, connectionId, indexOnConnection: 0, idleBeforeMs: 0, atMs: seq, method: 'POST', path: '/', outcome, ...(status ? { status } : {}) })
+  const withUpstreams = (upstreams: VariantRecord['upstreams'], ids: string[]): VariantRecord => ({
+    ...record(), upstreams, samples: ids.map((id, i) => ({ index: i, requestId: id, startMs: i, latencyMs: 1, status: 200 })),
+  })
+
+  it('counts "answered twice" only for two 2xx answers, and "redelivered" only after a real drop', () => {
+    const v = summarizeVariant(withUpstreams([
+      { name: 'a', connections: [{ id: 1, openedAtMs: 0, requests: 2 }], entries: [entry(1, 'x', 1, 'answered', 401), entry(2, 'y', 1, 'answered', 200)] },
+      { name: 'b', connections: [{ id: 1, openedAtMs: 0, requests: 2 }], entries: [entry(3, 'x', 1, 'answered', 200), entry(4, 'y', 1, 'answered', 200)] },
+    ], ['x', 'y']), [])
+    // x: 401 then 200 elsewhere — a failover, not a duplicate; y: 200 twice — a duplicate. Neither was dropped.
+    expect(v.upstream).toMatchObject({ duplicates: 1, redelivered: 0, received: 4, ok: 3 })
+  })
+
+  it('tells connections of different upstreams apart (each numbers its own from 1)', () => {
+    const v = summarizeVariant(withUpstreams([
+      { name: 'a', connections: [{ id: 1, openedAtMs: 0, requests: 1 }], entries: [entry(1, 'x', 1, 'answered', 200)] },
+      { name: 'b', connections: [{ id: 1, openedAtMs: 0, requests: 1 }], entries: [entry(2, 'y', 1, 'answered', 200)] },
+    ], ['x', 'y']), [])
+    expect(v.upstream.requestsPerConnection).toBe(1)
+  })
+
+  it('keeps the proxy\'s own calls (no client request id) out of the client traffic', () => {
+    const v = summarizeVariant(withUpstreams([
+      { name: 'a', connections: [{ id: 1, openedAtMs: 0, requests: 2 }], entries: [entry(1, 'x', 1, 'answered', 200), entry(2, 'a-2', 1, 'answered', 200)] },
+    ], ['x']), [check('upstreams.a.received == 1'), check('upstreams.a.probes == 1')])
+    expect(v.expectations.map((e) => e.status)).toEqual(['pass', 'pass'])
   })
 })
 
@@ -124,10 +200,11 @@ describe('stability across repeats', () => {
     const variant = (pass: boolean, failures: number): VariantReport => ({
       ...summarizeVariant(record(), []),
       failures: failures > 0 ? { 'stale-socket': failures } : {},
-      expectations: [{ name: 'e', check: 'ok >= 1', pass, expected: '>= 1', actual: 1 }],
+      verdict: pass ? 'pass' : 'fail',
+      expectations: [{ name: 'e', check: 'ok >= 1', status: pass ? 'pass' : 'fail', pass, expected: '>= 1', actual: 1 }],
     })
-    const run = (repeat: number, v: VariantReport): ScenarioReport => ({ name: 's', file: 'f', description: 'd', seed: 1, repeat, verdict: 'pass', mode: 'bundled', variants: [v], notApplicable: [] })
+    const run = (repeat: number, v: VariantReport): ScenarioReport => ({ name: 's', file: 'f', description: 'd', seed: 1, repeat, verdict: 'pass', mode: 'bundled', variants: [v], bundledOnly: [] })
     const [entry] = stability([run(0, variant(true, 9)), run(1, variant(true, 9)), run(2, variant(false, 8))])
-    expect(entry).toMatchObject({ scenario: 's', variant: 'v', runs: 3, expectations: [{ name: 'e', held: 2 }], failureCounts: [8, 9] })
+    expect(entry).toMatchObject({ scenario: 's', variant: 'v', runs: 3, verdicts: ['fail', 'pass'], expectations: [{ name: 'e', held: 2 }], failureCounts: [8, 9] })
   })
 })

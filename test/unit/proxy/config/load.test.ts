@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadProxyConfig, ConfigError } from '../../../../src/proxy/config/load.ts'
 import { endpointId } from '../../../../src/proxy/config.ts'
+import { qccCacheFor, qccLayouts } from '../../../../src/harness/runner/target.ts'
 
 let dir: string
 beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'qcc-lab-config-')) })
@@ -79,6 +80,67 @@ describe('qcc cache.json', () => {
     bad.profiles.prod.endpoints[1].base_url = 'not a url'
     const f = await file('cache4.json', JSON.stringify(bad))
     expect(problems(() => loadProxyConfig(f, 'prod'))).toMatch(/profiles\.prod\.endpoints\[1\]\.base_url: /)
+  })
+})
+
+describe('qcc cache.json as qcc writes and reads it', () => {
+  const upstreams = [
+    { name: 'relay-a', baseUrl: 'http://127.0.0.1:8001', apiKey: 'sk-a', priority: 1 },
+    { name: 'relay-b', baseUrl: 'http://127.0.0.1:8002/api', apiKey: 'sk-b', priority: 2 },
+    { baseUrl: 'http://127.0.0.1:8003', apiKey: 'sk-c', priority: 2 },
+  ]
+
+  it.each(qccLayouts)('reads the cluster out of the %s layout qcc-lab writes for target mode', async (layout) => {
+    const f = await file(`layout-${layout}.json`, qccCacheFor('lab', upstreams, layout))
+    const { cluster, format } = loadProxyConfig(f, 'lab')
+    expect(format).toBe('qcc-cache')
+    expect(cluster.name).toBe('lab')
+    expect(cluster.endpoints.map((e) => [e.id ?? endpointId(e.baseUrl, e.apiKey), e.baseUrl, e.apiKey, e.priority, e.enabled, e.maxFailures])).toEqual([
+      [endpointId('http://127.0.0.1:8001', 'sk-a'), 'http://127.0.0.1:8001', 'sk-a', 1, true, 3],
+      [endpointId('http://127.0.0.1:8002/api', 'sk-b'), 'http://127.0.0.1:8002/api', 'sk-b', 2, true, 3],
+      [endpointId('http://127.0.0.1:8003', 'sk-c'), 'http://127.0.0.1:8003', 'sk-c', 2, true, 3],
+    ])
+    expect(cluster.modelOverride).toBeUndefined()
+    // The plain profiles `qcc add` wrote are single-endpoint profiles of their own.
+    if (layout !== 'cluster-default') {
+      expect(loadProxyConfig(f, 'relay-b').cluster.endpoints).toEqual([{ baseUrl: 'http://127.0.0.1:8002/api', apiKey: 'sk-b' }])
+      expect(loadProxyConfig(f, 'endpoint-3').cluster.endpoints).toEqual([{ baseUrl: 'http://127.0.0.1:8003', apiKey: 'sk-c' }])
+    }
+  })
+
+  it('takes null as absent everywhere, and max_failures 0', async () => {
+    const f = await file('nulls.json', JSON.stringify({
+      user_id: null,
+      settings: { default_profile: null, auto_sync: null, test_model: null, proxy_model_mode: null, proxy_model_override: null, storage_backend_type: null },
+      profiles: {
+        plain: { name: 'plain', description: null, priority: null, enabled: null, created_at: null, last_used: null, base_url: 'https://plain.example.com', api_key: 'sk-plain', endpoints: null },
+        empty: { name: 'empty', description: null, last_used: null, base_url: null, api_key: null, endpoints: null },
+        lab: {
+          name: 'lab', description: null, priority: 'primary', enabled: true, created_at: null, last_used: null, base_url: null, api_key: null,
+          endpoints: [
+            { id: null, base_url: 'https://a.example.com', api_key: 'sk-a', weight: null, priority: null, enabled: null, max_failures: null, timeout: null, source_profile: null, metadata: null, created_at: null },
+            { id: 'kept0001', base_url: 'https://b.example.com', api_key: 'sk-b', weight: 7, priority: 2, enabled: false, max_failures: 0, timeout: 30 },
+          ],
+        },
+      },
+    }))
+    const { cluster } = loadProxyConfig(f, 'lab')
+    expect(cluster.endpoints).toEqual([
+      { id: undefined, baseUrl: 'https://a.example.com', apiKey: 'sk-a', weight: undefined, priority: undefined, enabled: undefined, maxFailures: undefined },
+      { id: 'kept0001', baseUrl: 'https://b.example.com', apiKey: 'sk-b', weight: 7, priority: 2, enabled: false, maxFailures: 0 },
+    ])
+    expect(cluster.verifier).toBeUndefined()
+    expect(cluster.modelOverride).toBeUndefined()
+    expect(loadProxyConfig(f, 'plain').cluster.endpoints).toEqual([{ baseUrl: 'https://plain.example.com', apiKey: 'sk-plain' }])
+    expect(problems(() => loadProxyConfig(f, 'empty'))).toMatch(/profiles\.empty: has no endpoints and no base_url\/api_key/)
+    expect(problems(() => loadProxyConfig(f, 'nope'))).toMatch(/clusters here: lab$/)
+  })
+
+  it('still rejects a negative max_failures, naming the field', async () => {
+    const bad = structuredClone(qccCache) as any
+    bad.profiles.prod.endpoints[0].max_failures = -1
+    const f = await file('cache-negative.json', JSON.stringify(bad))
+    expect(problems(() => loadProxyConfig(f, 'prod'))).toMatch(/profiles\.prod\.endpoints\[0\]\.max_failures: /)
   })
 })
 
