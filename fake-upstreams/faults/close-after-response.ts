@@ -9,8 +9,11 @@ import { defineFault, type ConnectionStub } from './types.ts'
  * With the default `afterMs: 0` the close happens synchronously, in the same tick as the response's
  * `finish`: the FIN follows the last response byte by about 0 µs. A client that reuses the pooled
  * connection for its next request writes into a closing connection; aiohttp then raises `Can not write
- * request body` (cause: `Cannot write to closing transport`) or `Server disconnected`. undici >= 8.5 / 7.28
- * sees an already-arrived FIN before reuse and opens a new connection instead.
+ * request body` (cause: `Cannot write to closing transport`) or `Server disconnected`, but only when that
+ * next request starts before its event loop read the FIN (back-to-back requests in one aiohttp client; a
+ * relay only when the next request is already waiting inside it). undici >= 8.5 / 7.28 sees an
+ * already-arrived FIN before reuse and opens a new connection instead; in `rst` mode it does not: each
+ * reused request fails with `read ECONNRESET` (measured with undici 8.13).
  */
 export const closeAfterResponse = defineFault({
   kind: 'close-after-response',

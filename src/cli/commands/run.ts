@@ -26,6 +26,7 @@ interface RunFlags {
   readonly targetProfile: string
   readonly configLayout: QccLayout
   readonly strict?: boolean
+  readonly targetStopMs: number
   readonly junit?: string
   readonly markdown?: string
   readonly profile?: string[]
@@ -88,7 +89,7 @@ function targetSpec(flags: RunFlags): { spec: TargetSpec; cleanup: () => void } 
     writeFileSync(profileFile, targetProfileYaml(profile))
     cleanup = () => rmSync(dir, { recursive: true, force: true })
   }
-  return { spec: { command, profile, profileFile, layout: flags.configLayout }, cleanup }
+  return { spec: { command, profile, profileFile, layout: flags.configLayout, stopTimeoutMs: flags.targetStopMs }, cleanup }
 }
 
 export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promise<number> {
@@ -190,6 +191,7 @@ export function registerRun(program: Command): void {
     .option('--target-profile <name|file>', `the target's constants the timelines follow: ${Object.keys(builtinTargetProfiles).join(', ')}, or a YAML file (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs)`, 'qcc')
     .addOption(new Option('--config-layout <layout>', 'how the cache.json handed to the target is laid out: qcc (as qcc init/add/endpoint add leave it; the first plain profile is the default), null-default (default_profile null), cluster-default (the cluster is the default)').choices([...qccLayouts]).default('qcc'))
     .option('--strict', 'target mode: a bundled-only variant fails the run instead of being skipped')
+    .option('--target-stop-ms <n>', 'target mode: how long the target gets after SIGTERM (to its whole process group) before SIGKILL', parseIntOption('--target-stop-ms', 0, 600_000), 10_000)
     .option('--no-color', 'no colour (also: NO_COLOR=1, or output is not a terminal)')
     .option('--no-progress', 'no progress lines on stderr')
     .addHelpText('after', `

@@ -79,6 +79,10 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
     if (failureEntries.length > 0) {
       lines.push(`    client-visible failures: ${failureEntries.map(([k, n]) => `${n} × ${failureLabel(k)}`).join(', ')}`)
     }
+    if (v.errorTexts.length > 0 && (v.mode === 'target' || v.verdict === 'fail')) {
+      lines.push('    what the client was told:')
+      for (const t of v.errorTexts.slice(0, 5)) lines.push(`      ${t.count} × ${t.text}`)
+    }
     const causeEntries = Object.entries(v.causes)
     if (causeEntries.length > 0) lines.push(`    what the proxy met upstream for them: ${causeEntries.map(([k, n]) => `${n} × ${failureLabel(k)}`).join(', ')}`)
     if (v.firstEventMs) lines.push(`    first SSE event: p50 ${v.firstEventMs.p50.toFixed(1)} ms, p99 ${v.firstEventMs.p99.toFixed(1)} ms; response head: p50 ${v.ttfbMs.p50.toFixed(1)} ms`)

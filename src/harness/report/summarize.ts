@@ -148,6 +148,13 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     ),
   }))
 
+  const texts = new Map<string, number>()
+  for (const { sample } of failed) {
+    const text = (sample.errorBody ?? sample.clientErrorMessage)?.trim().slice(0, 300)
+    if (text) texts.set(text, (texts.get(text) ?? 0) + 1)
+  }
+  const errorTexts = [...texts].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count || a.text.localeCompare(b.text)).slice(0, 10)
+
   return {
     name: record.variant,
     description: record.description,
@@ -162,5 +169,6 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     proxyStats: record.proxyStats,
     expectations: results,
     diagnosis,
+    errorTexts,
   }
 }

@@ -67,6 +67,8 @@ export interface VariantReport {
   readonly expectations: readonly ExpectationResult[]
   /** Up to 5 failed requests, explained. */
   readonly diagnosis: readonly FailedRequestDiagnosis[]
+  /** What the client was told when a request failed (error bodies, connection errors), most frequent first. */
+  readonly errorTexts: ReadonlyArray<{ readonly text: string; readonly count: number }>
 }
 
 export interface ScenarioReport {

@@ -36,6 +36,8 @@ export interface TargetSpec {
   /** How the cache.json handed to it is laid out. Default `qcc`. */
   readonly layout?: QccLayout
   readonly startTimeoutMs?: number
+  /** How long the target gets after SIGTERM before its process group is SIGKILLed. Default 10 s. */
+  readonly stopTimeoutMs?: number
 }
 
 export interface RunOptions {
@@ -88,7 +90,7 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     if (target) {
       const proc = await startTargetProcess({
         command: target.command, cluster: scenario.name, endpoints, layout: target.layout,
-        placeholders: { profile: target.profileFile }, startTimeoutMs: target.startTimeoutMs,
+        placeholders: { profile: target.profileFile }, startTimeoutMs: target.startTimeoutMs, stopTimeoutMs: target.stopTimeoutMs,
       })
       let stopped: NonNullable<VariantRecord['target']> | undefined
       stopTarget = async () => {
