@@ -157,7 +157,8 @@ export class Cluster {
       e.breaker.onSuccess()
       return
     }
-    if (o === 'client-aborted') {
+    if (o === 'client-aborted' || o === 'proxy-error') {
+      // The client left, or our own side failed: nothing was learned about the endpoint.
       e.breaker.onAbandon()
       return
     }

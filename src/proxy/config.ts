@@ -60,8 +60,15 @@ export interface ClusterConfig {
 export interface ProxyConfig {
   /** Default 127.0.0.1. */
   readonly host?: string
-  /** Default 7860 (qcc's); 0 picks a free port. */
+  /** Default 0 (a free port); the CLI's `proxy start` defaults to 7860, qcc's. */
   readonly port?: number
+  /**
+   * Host names a request's `Host` (and a browser's `Origin`) may carry besides the loopback names and the
+   * listen address; `'*'` allows any. Guards against DNS rebinding and web pages spending the keys.
+   */
+  readonly allowedHosts?: readonly string[]
+  /** Largest request body accepted (bytes); larger ones get 413. Default 32 MiB. */
+  readonly maxBodyBytes?: number
   readonly cluster: ClusterConfig
   /** Names this proxy in its events and logs; default a random id. */
   readonly id?: string

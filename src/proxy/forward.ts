@@ -89,6 +89,16 @@ export interface ForwardOptions {
   readonly bufferBody?: boolean
   /** On a mid-stream failure, cut the client's stream without an SSE error event (compat `midstream-silent-cut`). */
   readonly silentCut?: boolean
+  /**
+   * Aborted when the proxy stops for good (its drain deadline passed): the attempt ends as `proxy-error`,
+   * and a stream already under way gets an SSE `event: error` before its end rather than a silent cut.
+   */
+  readonly shutdown?: AbortSignal
+}
+
+/** The error an attempt is aborted with when the proxy shuts down. */
+function shutdownError(): Error {
+  return Object.assign(new Error('The proxy is shutting down.'), { code: 'QCC_LAB_SHUTDOWN' })
 }
 
 export function forwardAttempt(
@@ -119,11 +129,14 @@ export function forwardAttempt(
       controller?.abort(Object.assign(new Error('The client closed the connection.'), { code: 'UND_ERR_ABORTED' }))
     }
     res.once('close', onClientClose)
+    const onShutdown = (): void => { controller?.abort(shutdownError()) }
+    options.shutdown?.addEventListener('abort', onShutdown, { once: true })
 
     const settle = (result: Omit<AttemptResult, 'durationMs'>): void => {
       if (settled) return
       settled = true
       res.off('close', onClientClose)
+      options.shutdown?.removeEventListener('abort', onShutdown)
       resolve({ ...result, durationMs: performance.now() - started })
     }
 
@@ -133,6 +146,8 @@ export function forwardAttempt(
         if (clientGone || res.destroyed) {
           clientGone = true
           c.abort(Object.assign(new Error('The client closed the connection.'), { code: 'UND_ERR_ABORTED' }))
+        } else if (options.shutdown?.aborted) {
+          c.abort(shutdownError())
         }
       },
       onResponseStart(c, statusCode, headers) {
@@ -193,7 +208,7 @@ export function forwardAttempt(
         if (committed && !res.writableEnded) {
           if (isSse && !clientGone && !res.destroyed && !options.silentCut) {
             // A clean end with an error event, not a silent cut: SSE clients surface it.
-            res.end(sseErrorFrame(`Upstream connection lost mid-stream (${errorCode(err) ?? err.message}).`))
+            res.end(sseErrorFrame(outcome === 'proxy-error' ? `${err.message} The stream was cut before its end.` : `Upstream connection lost mid-stream (${errorCode(err) ?? err.message}).`))
           } else {
             res.destroy(err)
           }

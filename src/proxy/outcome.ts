@@ -19,6 +19,11 @@ export const attemptOutcomes = [
   'reset-mid-stream',
   'client-aborted',
   'network-error',
+  /**
+   * The proxy's own side failed (a request undici refuses to send, no file descriptor left, shutting
+   * down): says nothing about the endpoint and is never counted against it.
+   */
+  'proxy-error',
 ] as const
 
 export type AttemptOutcome = (typeof attemptOutcomes)[number]
@@ -46,6 +51,14 @@ const codeTable: Readonly<Record<string, AttemptOutcome>> = {
   UND_ERR_BODY_TIMEOUT: 'body-timeout',
   UND_ERR_ABORTED: 'client-aborted',
   ABORT_ERR: 'client-aborted',
+  // Ours, not the upstream's: a request undici will not send as given, or no resources left here.
+  UND_ERR_INVALID_ARG: 'proxy-error',
+  UND_ERR_NOT_SUPPORTED: 'proxy-error',
+  EMFILE: 'proxy-error',
+  ENFILE: 'proxy-error',
+  ENOBUFS: 'proxy-error',
+  ENOMEM: 'proxy-error',
+  QCC_LAB_SHUTDOWN: 'proxy-error',
 }
 
 /** The `code` of an error or of its `cause` chain (fetch wraps undici errors in `TypeError('fetch failed')`). */
@@ -62,7 +75,7 @@ export function errorCode(err: unknown): string | undefined {
 /** Classifies a failed attempt. */
 export function classifyError(err: unknown, ctx: ErrorContext): AttemptOutcome {
   const code = errorCode(err)
-  if (code !== undefined && codeTable[code] === 'client-aborted') return 'client-aborted'
+  if (code !== undefined && (codeTable[code] === 'client-aborted' || codeTable[code] === 'proxy-error')) return codeTable[code]!
   if (ctx.responseStarted) return 'reset-mid-stream'
   if (code === undefined) return 'network-error'
   const peerClosed = peerClosedCodes[code]
@@ -100,4 +113,5 @@ export const outcomeLabels: Readonly<Record<AttemptOutcome, string>> = {
   'reset-mid-stream': 'connection lost mid-response',
   'client-aborted': 'client went away',
   'network-error': 'other network error',
+  'proxy-error': 'the proxy\'s own side failed (not the upstream\'s)',
 }

@@ -36,18 +36,21 @@ export function buildRunReport(input: {
 
 /** How often each expectation held across repetitions, and whether the verdicts and failure counts moved. */
 export function stability(scenarios: readonly ScenarioReport[]): StabilityEntry[] {
-  const byKey = new Map<string, { scenario: string; variant: string; runs: number; verdicts: Set<string>; held: Map<string, number>; failures: Set<number>; stale: Set<number> }>()
+  const byKey = new Map<string, { scenario: string; variant: string; runs: number; verdicts: Set<string>; held: Map<string, number>; notEvaluable: Map<string, number>; failures: Set<number>; stale: Set<number> }>()
   for (const s of scenarios) {
     for (const v of s.variants) {
       const key = `${s.name}\u0000${v.name}`
       let entry = byKey.get(key)
       if (!entry) {
-        entry = { scenario: s.name, variant: v.name, runs: 0, verdicts: new Set(), held: new Map(), failures: new Set(), stale: new Set() }
+        entry = { scenario: s.name, variant: v.name, runs: 0, verdicts: new Set(), held: new Map(), notEvaluable: new Map(), failures: new Set(), stale: new Set() }
         byKey.set(key, entry)
       }
       entry.runs++
       entry.verdicts.add(v.verdict)
-      for (const e of v.expectations) entry.held.set(e.name, (entry.held.get(e.name) ?? 0) + (e.pass ? 1 : 0))
+      for (const e of v.expectations) {
+        entry.held.set(e.name, (entry.held.get(e.name) ?? 0) + (e.pass ? 1 : 0))
+        if (e.status === 'n/a') entry.notEvaluable.set(e.name, (entry.notEvaluable.get(e.name) ?? 0) + 1)
+      }
       entry.failures.add(Object.values(v.failures).reduce((a, b) => a + b, 0))
       entry.stale.add(v.attempts.staleSocket)
     }
@@ -57,7 +60,7 @@ export function stability(scenarios: readonly ScenarioReport[]): StabilityEntry[
     variant: e.variant,
     runs: e.runs,
     verdicts: [...e.verdicts].sort(),
-    expectations: [...e.held].map(([name, held]) => ({ name, held })),
+    expectations: [...e.held].map(([name, held]) => ({ name, held, ...(e.notEvaluable.has(name) ? { notEvaluable: e.notEvaluable.get(name)! } : {}) })),
     failureCounts: [...e.failures].sort((a, b) => a - b),
     staleSocketCounts: [...e.stale].sort((a, b) => a - b),
   }))

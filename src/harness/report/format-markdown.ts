@@ -42,7 +42,7 @@ export function formatMarkdown(report: RunReport): string {
   if (report.repeat > 1) {
     out.push('', `### Stability over ${report.repeat} runs`, '', '| scenario | variant | verdicts | expectations held | client failures seen |', '|---|---|---|---|---|')
     for (const st of report.stability) {
-      out.push(`| ${cell(st.scenario)} | ${cell(st.variant)} | ${st.verdicts.join(', ')} | ${st.expectations.map((e) => `${e.held}/${st.runs}`).join(' ')} | ${st.failureCounts.join(', ')} |`)
+      out.push(`| ${cell(st.scenario)} | ${cell(st.variant)} | ${st.verdicts.join(', ')} | ${st.expectations.map((e) => (e.notEvaluable === st.runs ? 'n/a' : `${e.held}/${st.runs}`)).join(' ')} | ${st.failureCounts.join(', ')} |`)
     }
   }
   return `${out.join('\n')}\n`

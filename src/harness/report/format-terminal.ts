@@ -122,11 +122,11 @@ export function formatRunSummary(report: RunReport, options: TerminalOptions): s
     lines.push(c.bold(`Stability over ${report.repeat} runs`))
     for (const s of report.stability) {
       // Stable = the same verdict every run, and every expectation held always or never.
-      const flaky = s.expectations.filter((e) => e.held !== s.runs && e.held !== 0)
+      const flaky = s.expectations.filter((e) => e.held !== s.runs && e.held !== 0 && e.notEvaluable === undefined)
       const mark = flaky.length === 0 && s.verdicts.length === 1 ? c.green('✓') : c.red('✗')
       const verdicts = s.verdicts.length === 1 ? `${s.verdicts[0]} every run` : c.yellow(`verdicts varied: ${s.verdicts.join(', ')}`)
       const counts = s.failureCounts.length === 1 ? `failures ${s.failureCounts[0]} every run` : c.yellow(`failures varied: ${s.failureCounts.join(', ')}`)
-      lines.push(`  ${mark} ${s.scenario}/${s.variant}: ${verdicts}; expectations held ${s.expectations.map((e) => `${e.held}/${s.runs}`).join(' ')}; ${counts}`)
+      lines.push(`  ${mark} ${s.scenario}/${s.variant}: ${verdicts}; expectations held ${s.expectations.map((e) => (e.notEvaluable === s.runs ? 'n/a' : `${e.held}/${s.runs}`)).join(' ')}; ${counts}`)
     }
   }
   const env = report.environment

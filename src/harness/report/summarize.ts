@@ -23,7 +23,9 @@ function explain(sample: Sample, failure: string, attempts: readonly AttemptEven
     parts.push(`attempt ${a.attempt} → ${name ? `${name} (${a.endpointId})` : a.endpointId}: ${a.outcome}${a.reusedConnection ? ' on a reused connection' : ''}${a.staleRetry ? ' (retry on a fresh connection)' : ''}${a.errorMessage ? ` ("${a.errorMessage}")` : ''}`)
   }
   for (const e of entries) {
-    const what = e.outcome === 'dropped' ? `closed it without answering (fault ${e.fault})` : e.outcome === 'answered' ? `answered HTTP ${e.status ?? '?'}` : e.outcome
+    // A request that arrived after the upstream's own close carries the reason of that close (`fault:<kind>`).
+    const dropped = e.fault?.startsWith('fault:') ? `the request crossed its ${e.fault.slice('fault:'.length)} close` : `fault ${e.fault}`
+    const what = e.outcome === 'dropped' ? `closed it without answering (${dropped})` : e.outcome === 'answered' ? `answered HTTP ${e.status ?? '?'}` : e.outcome
     parts.push(`${e.upstream} read it on its connection #${e.connectionId} (request ${e.indexOnConnection + 1} there, idle ${Math.round(e.idleBeforeMs)} ms before) and ${what}`)
   }
   if (entries.length === 0) parts.push('it never reached an upstream')

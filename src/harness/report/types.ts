@@ -95,7 +95,8 @@ export interface StabilityEntry {
   readonly runs: number
   /** Distinct variant verdicts seen across runs (one value = the same verdict every run). */
   readonly verdicts: readonly string[]
-  readonly expectations: ReadonlyArray<{ readonly name: string; readonly held: number }>
+  /** How often each expectation held; `notEvaluable`: in how many runs it could not be evaluated. */
+  readonly expectations: ReadonlyArray<{ readonly name: string; readonly held: number; readonly notEvaluable?: number }>
   /** Distinct client-failure counts seen across runs (one value = identical every run). */
   readonly failureCounts: readonly number[]
   readonly staleSocketCounts: readonly number[]

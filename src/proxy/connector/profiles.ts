@@ -21,7 +21,10 @@ export interface ConnectorSettings {
    * arrived (the request body is buffered, so it can be sent again). Every such retry is counted.
    */
   readonly retryStaleOnFreshConnection: boolean
-  /** Maximum connections per endpoint; null = unlimited. */
+  /**
+   * Maximum connections per endpoint; requests past it queue for a free one. null = unlimited (then a
+   * burst can open as many sockets as there are requests, until the machine runs out of descriptors).
+   */
   readonly connections: number | null
   readonly connectTimeoutMs: number
   /** Time allowed for the response head (ms). */
@@ -31,7 +34,8 @@ export interface ConnectorSettings {
 }
 
 const common = {
-  connections: null,
+  // httpx's max_connections in qcc v0.6.x; aiohttp's TCPConnector limit is the same 100.
+  connections: 100,
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 300_000,
   bodyTimeoutMs: 300_000,
