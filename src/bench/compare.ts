@@ -2,9 +2,11 @@
  * Compares two bench reports: per configuration and figure, the change, whether it is beyond the
  * run-to-run spread the reports measured, and whether it is a regression beyond the threshold. Pure.
  */
+import { z } from 'zod'
 import { QccLabError } from '../shared/errors.ts'
+import { formatZodIssues } from '../shared/zod-issues.ts'
 import { median, relativeSpread } from './stats.ts'
-import { comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure } from './types.ts'
+import { benchTargets, comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure } from './types.ts'
 
 export interface FigureChange {
   readonly id: string
@@ -91,13 +93,89 @@ export function roundRatioSpread(result: BenchResult, direct: BenchResult, figur
   return ratios.length < 2 ? undefined : relativeSpread(ratios)
 }
 
-/** Throws a QccLabError (exit 2) when `data` is not a bench report. */
+/** A figure of a round or a median: a finite number, never negative (req/s, ms, per-request counts, cores). */
+const figure = z.number().nonnegative()
+
+const figureFields = {
+  requests: figure,
+  rps: figure,
+  p50: figure,
+  p90: figure,
+  p99: figure,
+  ttfbP50: figure,
+  connectionsPerRequest: figure,
+  handshakesPerRequest: figure,
+  clientCpuCores: figure,
+  upstreamCpuCores: figure.optional(),
+  proxyCpuCores: figure.optional(),
+}
+
+/**
+ * `qcc-lab/bench-report@1` as `bench --json` writes it (types.ts). Fields compare does not read are
+ * still checked for their type; fields it does not know are let through (a newer writer may add some).
+ */
+export const benchReportSchema = z.looseObject({
+  schema: z.literal('qcc-lab/bench-report@1'),
+  createdAt: z.string(),
+  mode: z.enum(['quick', 'full']),
+  settings: z.looseObject({
+    rounds: z.number().int().positive(),
+    roundMs: figure,
+    warmupMs: figure,
+    placement: z.string().optional(),
+  }),
+  environment: z.looseObject({
+    node: z.string(),
+    undici: z.string(),
+    cpuModel: z.string(),
+    cores: z.number().int().nonnegative(),
+    platform: z.string(),
+    gitCommit: z.string().nullable(),
+  }),
+  results: z.array(z.looseObject({
+    id: z.string().min(1),
+    target: z.enum([...benchTargets, 'nginx']),
+    protocol: z.enum(['http', 'https']),
+    payload: z.enum(['json', 'sse']),
+    concurrency: z.number().int().positive(),
+    rttMs: z.number().int().nonnegative(),
+    rounds: z.array(z.looseObject({ ...figureFields, errors: z.record(z.string(), z.number().int().nonnegative()) })),
+    median: z.looseObject({ ...figureFields, errors: figure }),
+    spread: z.looseObject(Object.fromEntries(Object.keys(comparedFigures).map((f) => [f, figure])) as Record<ComparedFigure, typeof figure>),
+  })).min(1, 'expected at least one configuration'),
+  ratios: z.array(z.looseObject({
+    id: z.string(),
+    forceCloseOverTuned: z.number().nullable(),
+    tunedOverNaive: z.number().nullable(),
+    proxyOverDirect: z.number().nullable(),
+    nginxOverDirect: z.number().nullable().optional(),
+  })),
+})
+
+const reportFix = '  (a bench report is what `qcc-lab bench --json <file>` writes; run it again rather than edit the file)'
+
+/**
+ * The report, or a QccLabError (exit 2) naming the file and every bad field:
+ * `<name>: results[0].median.rps: expected a number, got string`.
+ */
 export function asBenchReport(data: unknown, name: string): BenchReport {
-  const r = data as Partial<BenchReport> | null
-  if (!r || typeof r !== 'object' || r.schema !== 'qcc-lab/bench-report@1' || !Array.isArray(r.results)) {
-    throw new QccLabError('BAD_REPORT', `Failed to read ${name}: not a qcc-lab/bench-report@1 file (schema: ${JSON.stringify(r?.schema ?? null)}).`)
+  const schema = (data as { schema?: unknown } | null)?.schema
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || schema !== 'qcc-lab/bench-report@1') {
+    throw new QccLabError('BAD_REPORT', `${name}: schema: not a qcc-lab/bench-report@1 file (schema: ${JSON.stringify(schema ?? null)}). Give a report written by \`qcc-lab bench --json <file>\`.`)
   }
-  return r as BenchReport
+  const parsed = benchReportSchema.safeParse(data)
+  const problems = parsed.success ? [] : formatZodIssues(parsed.error, '')
+  if (parsed.success) {
+    // compare matches configurations by id: one id twice would silently compare only the last.
+    const seen = new Map<string, number>()
+    parsed.data.results.forEach((r, i) => {
+      const first = seen.get(r.id)
+      if (first !== undefined) problems.push(`results[${i}].id: "${r.id}" is also the id of results[${first}]; each configuration appears once in a report`)
+      else seen.set(r.id, i)
+    })
+  }
+  if (problems.length > 0) throw new QccLabError('BAD_REPORT', [...problems.map((p) => `${name}: ${p}`), reportFix].join('\n'))
+  return data as BenchReport
 }
 
 export function compareReports(base: BenchReport, head: BenchReport, thresholdPct = 10, gateFigures: readonly ComparedFigure[] = defaultGateFigures): Comparison {

@@ -4,7 +4,7 @@
  * the best tier and lets the strategy pick from it.
  */
 import type { Compat } from './compat.ts'
-import { clusterDefaults, endpointId, redactKey, type ProxyConfig } from './config.ts'
+import { clusterDefaults, endpointId, redactKey, type EndpointConfig, type ProxyConfig } from './config.ts'
 import { createConnector, type Connector } from './connector/create-connector.ts'
 import { resolveConnector, type ConnectorProfileName } from './connector/profiles.ts'
 import { strategies, type Strategy, type StrategyName } from './balancer/index.ts'
@@ -38,6 +38,19 @@ export interface Endpoint {
   staleRetries: number
 }
 
+/**
+ * A base URL as stats show it: credentials written into it (`https://user:secret@relay`) masked like
+ * keys, each part to at most its last 4 characters; the rest exactly as configured.
+ */
+export function maskUrlCredentials(baseUrl: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/.exec(baseUrl)
+  if (!m) return baseUrl
+  const userinfo = m[2]!
+  const colon = userinfo.indexOf(':')
+  const masked = colon < 0 ? redactKey(userinfo) : `${redactKey(userinfo.slice(0, colon))}:${redactKey(userinfo.slice(colon + 1))}`
+  return `${m[1]}${masked}@${baseUrl.slice(m[0].length)}`
+}
+
 /** Outcomes of the path to the upstream that say nothing about the upstream's own health. */
 const transient = new Set<AttemptOutcome>(['stale-socket', 'connection-closed', 'connection-reset', 'reset-mid-stream', 'body-timeout'])
 
@@ -52,6 +65,9 @@ export class Cluster {
   readonly #clock: () => number
   readonly #random: () => number
   readonly #recoverAfterMs: number
+  /** compat default-profile-fallback: the default profile's endpoints, outside the cluster. */
+  readonly #fallback: readonly Endpoint[]
+  readonly #defaultProfileName: string | undefined
 
   constructor(config: ProxyConfig['cluster'], deps: { compat: Compat; log: ProxyLog; clock: () => number; random: () => number }) {
     this.name = config.name
@@ -64,7 +80,7 @@ export class Cluster {
     this.#strategy = strategies[this.strategyName].create()
     const clusterConnector = config.connector ?? { profile: 'tuned-keepalive' as const }
     const breaker = { ...clusterDefaults.breaker, ...config.breaker }
-    this.endpoints = config.endpoints.map((ep) => {
+    const make = (ep: EndpointConfig): Endpoint => {
       const url = new URL(ep.baseUrl)
       const resolved = resolveConnector(ep.connector ?? clusterConnector)
       const id = ep.id ?? endpointId(ep.baseUrl, ep.apiKey)
@@ -90,7 +106,10 @@ export class Cluster {
         attempts: 0,
         staleRetries: 0,
       }
-    })
+    }
+    this.endpoints = config.endpoints.map(make)
+    this.#defaultProfileName = config.defaultProfile?.name
+    this.#fallback = deps.compat.has('default-profile-fallback') ? (config.defaultProfile?.endpoints ?? []).map(make) : []
   }
 
   #onBreaker(id: string, t: BreakerTransition): void {
@@ -127,6 +146,13 @@ export class Cluster {
     const candidates = bestTier(this.endpoints, (e) => this.facts(e), exclude, now, this.#compat)
     if (!candidates || candidates.endpoints.length === 0) {
       const why = candidates ? `${candidates.tier} endpoints refused by the healthy-only balancer (lb-healthy-only)` : `all ${this.endpoints.length} excluded, disabled or isolated`
+      // qcc's "simple single-config mode": the first endpoint of the default profile not excluded by this
+      // request, whatever its health or failure-queue state (spec §3.2).
+      const fallback = this.#fallback.find((e) => !exclude.has(e.id))
+      if (fallback) {
+        this.#log.warn('lb.default-profile-fallback', `[${requestId}] cluster '${this.name}': no endpoint to try (${why}); falling back to the default profile '${this.#defaultProfileName}' (${fallback.id}), outside the cluster`)
+        return fallback
+      }
       this.#log.error('lb.none', `[${requestId}] cluster '${this.name}': no endpoint to try (${why}; ${exclude.size} excluded by this request)`)
       return null
     }
@@ -233,7 +259,7 @@ export class Cluster {
     const pool = e.connector.pool.stats
     return {
       id: e.id,
-      base_url: e.baseUrl,
+      base_url: maskUrlCredentials(e.baseUrl),
       api_key: redactKey(e.apiKey),
       priority: e.priority,
       weight: e.weight,
@@ -263,6 +289,6 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.endpoints.map((e) => e.connector.close()))
+    await Promise.all([...this.endpoints, ...this.#fallback].map((e) => e.connector.close()))
   }
 }

@@ -56,6 +56,10 @@ export const compatSwitches = {
     replays: 'qcc: a degraded endpoint gets no traffic again while a healthy one exists, so it never recovers (a primary that blinked once loses all traffic); default: after recoverAfterMs without a new failure it is tried again',
     since: 'all versions',
   },
+  'default-profile-fallback': {
+    replays: 'qcc (spec §3.2): when the cluster has nothing to offer, the request silently goes to settings.default_profile (its first endpoint not tried yet, whatever its health), outside the cluster; with the layout `qcc add` leaves, that is the first plain profile, so real qcc answers 200 where the cluster alone would say `All 0 endpoints failed`',
+    since: 'f39a609 … 7ee81e9 (v0.6.1)',
+  },
   'shared-client-reset': {
     replays: 'qcc v0.6.1 (§5.5): a transient error on one endpoint closes the shared client, failing requests in flight on every endpoint',
     since: '07a3e15 … v0.6.1',
@@ -68,11 +72,11 @@ export const compatPresets = {
   'qcc-0.6.1': [
     'queue-on-any-failure', 'queue-never-panics', 'buffered-streaming', 'drop-query', 'breaker-reset-on-timeout',
     'duplicate-auth-headers', 'stale-content-length', 'least-connections-lifetime', 'shared-client-reset', 'sticky-health',
-    'midstream-silent-cut',
+    'midstream-silent-cut', 'default-profile-fallback',
   ],
   'qcc-aiohttp': [
     'lb-healthy-only', 'queue-on-any-failure', 'queue-never-panics', 'drop-query', 'duplicate-auth-headers', 'stale-content-length',
-    'least-connections-lifetime', 'sticky-health', 'midstream-silent-cut',
+    'least-connections-lifetime', 'sticky-health', 'midstream-silent-cut', 'default-profile-fallback',
   ],
 } as const satisfies Record<string, readonly CompatSwitch[]>
 

@@ -55,6 +55,12 @@ export interface ClusterConfig {
   readonly compat?: readonly string[]
   /** qcc's `proxy_model_mode: override`: replace the model of every /v1/messages request. */
   readonly modelOverride?: string
+  /**
+   * qcc's `settings.default_profile`, for compat `default-profile-fallback`: the profile qcc silently
+   * falls back to when the cluster has nothing to offer (spec §3.2). Its endpoints, or one built from its
+   * legacy base_url/api_key.
+   */
+  readonly defaultProfile?: { readonly name: string; readonly endpoints: readonly EndpointConfig[] }
 }
 
 export interface ProxyConfig {

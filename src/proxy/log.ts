@@ -3,6 +3,8 @@
  * stable event name first in every message (`lb.degraded-fallback: …`) so runbooks can grep it.
  * Kept in a bounded ring for `/__qcc__/logs`, optionally appended to a file, and published on
  * `qcc-lab:proxy:log`. API keys are masked to their last 4 characters before anything is stored.
+ * A log file that fails (cannot be opened, disk full) is reported once on stderr and then left alone:
+ * the proxy keeps serving, and the lines stay in the ring.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { createWriteStream, type WriteStream } from 'node:fs'
@@ -55,7 +57,7 @@ export class ProxyLog {
   #next = 0
   readonly #capacity: number
   readonly #secrets: readonly string[]
-  readonly #stream: WriteStream | undefined
+  #stream: WriteStream | undefined
   readonly #options: ProxyLogOptions
 
   constructor(options: ProxyLogOptions) {
@@ -63,7 +65,16 @@ export class ProxyLog {
     this.#capacity = options.capacity ?? 5_000
     // Longest first, so a key that contains another is masked whole.
     this.#secrets = [...options.secrets].filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)
-    this.#stream = options.file ? createWriteStream(options.file, { flags: 'a', mode: 0o600 }) : undefined
+    const stream = options.file ? createWriteStream(options.file, { flags: 'a', mode: 0o600 }) : undefined
+    // The stream's errors are asynchronous (open, ENOSPC on a write): without a listener each one
+    // would be an uncaught exception that kills the proxy. Report the first, stop writing the file.
+    stream?.on('error', (err: Error) => {
+      if (this.#stream !== stream) return
+      this.#stream = undefined
+      stream.destroy()
+      process.stderr.write(`qcc-lab: warning: cannot write the proxy log ${options.file}: ${err.message}; log lines are kept in memory only (/__qcc__/logs)\n`)
+    })
+    this.#stream = stream
   }
 
   get file(): string | undefined {

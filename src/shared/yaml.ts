@@ -1,7 +1,15 @@
 /** YAML parsing with problems worded the same way for scenarios and proxy configs. */
 import { LineCounter, parseDocument } from 'yaml'
+import { limitProblems } from './zod-issues.ts'
 
 export type Located = { readonly line: number; readonly col: number }
+
+/**
+ * How many alias expansions (`*name`, weighted by the aliases inside what they expand to) a file may
+ * have. A "billion laughs" file of nested aliases is a few hundred bytes and expands to more values than
+ * memory holds; real scenarios and configs use a handful, if any.
+ */
+export const MAX_YAML_ALIASES = 100
 
 /**
  * Parses one YAML document (duplicate keys are errors). Returns the value and `locate`, which finds
@@ -12,8 +20,26 @@ export function parseYaml(text: string):
   | { readonly ok: true; readonly value: unknown; readonly locate: (path: ReadonlyArray<string | number>) => Located | undefined }
   | { readonly ok: false; readonly problems: string[] } {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter })
+  let doc: ReturnType<typeof parseDocument>
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter })
+  } catch (err) {
+    // The parser reports problems in doc.errors; this is for what it cannot (e.g. a stack overflow).
+    return { ok: false, problems: [`invalid YAML: ${(err as Error).message}`] }
+  }
   if (doc.errors.length === 0) {
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES })
+    } catch (err) {
+      const message = (err as Error).message
+      return {
+        ok: false,
+        problems: [/excessive alias count/i.test(message)
+          ? `invalid YAML: its aliases (*name) expand to more than ${MAX_YAML_ALIASES} values. Write the values out instead of nesting aliases.`
+          : `invalid YAML: ${message}`],
+      }
+    }
     const locate = (path: ReadonlyArray<string | number>): Located | undefined => {
       for (let n = path.length; n >= 0; n--) {
         const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined
@@ -21,14 +47,16 @@ export function parseYaml(text: string):
       }
       return undefined
     }
-    return { ok: true, value: doc.toJS(), locate }
+    return { ok: true, value, locate }
   }
   return {
     ok: false,
-    problems: doc.errors.map((e) => {
+    problems: limitProblems(doc.errors.map((e) => {
       const pos = e.linePos?.[0]
-      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
-    }),
+      const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '')
+      const fix = e.code === 'DUPLICATE_KEY' ? 'Remove or rename the repeated key' : 'Fix the YAML syntax at that position'
+      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}invalid YAML: ${what}. ${fix}.`
+    })),
   }
 }
 

@@ -10,13 +10,20 @@ function describeBound(issue: { origin?: unknown; minimum?: unknown; maximum?: u
   return `expected a number ${op} ${String(bound)}`
 }
 
+/** `a number`, `an object`, `a whole number`. */
+function typeName(expected: string): string {
+  if (expected === 'int') return 'a whole number'
+  if (expected === 'record') return 'a mapping of names to entries ({ name: … })'
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`
+}
+
 /** A plain sentence for zod's default messages; custom messages pass through unchanged. */
 function message(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      if (/received undefined$/.test(issue.message)) return `missing; expected ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`
+      if (/received undefined$/.test(issue.message)) return `missing; expected ${typeName(issue.expected)}`
       if (!issue.message.startsWith('Invalid input')) return issue.message
-      return `expected ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}, got ${/received (\w+)$/.exec(issue.message)?.[1] ?? 'something else'}`
+      return `expected ${typeName(issue.expected)}, got ${/received (\w+)$/.exec(issue.message)?.[1] ?? 'something else'}`
     case 'too_small':
       return issue.message.startsWith('Too small') ? describeBound(issue, 'min') : issue.message
     case 'too_big':
@@ -30,9 +37,19 @@ function message(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** At most this many problems are listed; a file with thousands of them is usually the wrong file. */
+export const MAX_LISTED_PROBLEMS = 50
+
+/** The first `max` problems, and one line saying how many more there are. */
+export function limitProblems(lines: readonly string[], max = MAX_LISTED_PROBLEMS): string[] {
+  if (lines.length <= max) return [...lines]
+  return [...lines.slice(0, max), `… and ${lines.length - max} more problem(s); fix the ones above first (or check that this is the right file)`]
+}
+
 /**
  * Formats zod issues as `<path>: <problem>` lines with `a.b[0].c` paths under `base`, so a bad field
- * is named the way the user wrote it, with what was expected.
+ * is named the way the user wrote it, with what was expected. At most MAX_LISTED_PROBLEMS lines and a
+ * count of the rest.
  */
 export function formatZodIssues(error: z.ZodError, base: string): string[] {
   const lines: string[] = []
@@ -45,5 +62,5 @@ export function formatZodIssues(error: z.ZodError, base: string): string[] {
     }
     lines.push(`${p === '' ? '(root)' : p}: ${message(issue)}`)
   }
-  return lines
+  return limitProblems(lines)
 }

@@ -124,7 +124,8 @@ describe('qcc-lab proxy', () => {
     await writeFile(bad, 'clusters:\n  test:\n    endpoints: [{ baseUrl: "nope", apiKey: k }]\n')
     const r = await run(['proxy', 'start', '--config', bad, '--cluster', 'test', '--port', '0', '--home', home])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`${bad}: clusters.test.endpoints[0].baseUrl: expected a URL`)
+    expect(r.stderr).toContain(`${bad}: clusters.test.endpoints[0].baseUrl: expected a`)
+    expect(r.stderr).toMatch(/baseUrl: expected an? [^\n]*URL/)
     const c = await run(['proxy', 'start', '--config', config, '--cluster', 'test', '--port', '0', '--home', home, '--compat', 'nope'])
     expect(c.code).toBe(2)
     expect(c.stderr).toMatch(/unknown compat switch "nope"/)
@@ -165,6 +166,6 @@ describe('qcc-lab upstream start', () => {
   it('exits 2 on an unknown fault kind', async () => {
     const r = await run(['upstream', 'start', '--fault', 'slow-loris'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/faults\[0\]\.kind: unknown fault kind "slow-loris"/)
+    expect(r.stderr).toMatch(/--fault "slow-loris": kind: unknown fault kind "slow-loris"/)
   })
 })

@@ -1,11 +1,12 @@
 /** `qcc-lab bench` and `qcc-lab compare`: connector benchmarks, and a comparison that gates changes. */
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { runBench } from '../../bench/run-bench.ts'
 import { nginxBinary, nginxInstallHint } from '../../bench/nginx.ts'
 import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
 import { asBenchReport, compareReports } from '../../bench/compare.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
+import { inputLimits, readInputFile } from '../../shared/input-file.ts'
 import { parseIntListOption, parseIntOption } from '../options.ts'
 import { comparedFigures, defaultGateFigures, type ComparedFigure } from '../../bench/types.ts'
 
@@ -57,18 +58,15 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   return 0
 }
 
-async function readReport(file: string) {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (e) {
-    throw new QccLabError('BAD_REPORT', `Failed to read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`)
-  }
+/** A bench report file, validated; refused (exit 2, naming the file) when it is not a regular file, too big, not JSON or not a report. */
+function readReport(file: string) {
+  const read = readInputFile(file, { maxBytes: inputLimits.report, what: 'bench report (qcc-lab bench --json <file>)' })
+  if (!read.ok) throw new QccLabError('BAD_REPORT', `${file}: ${read.problem}`)
   let data: unknown
   try {
-    data = JSON.parse(text)
-  } catch {
-    throw new QccLabError('BAD_REPORT', `Failed to read ${file}: not JSON.`)
+    data = JSON.parse(read.text)
+  } catch (err) {
+    throw new QccLabError('BAD_REPORT', `${file}: invalid JSON: ${(err as Error).message}. Give a report written by \`qcc-lab bench --json <file>\`.`)
   }
   return asBenchReport(data, file)
 }
@@ -79,7 +77,19 @@ export async function compareCommand(base: string, head: string, flags: { thresh
   const gate = flags.gate === undefined ? undefined : flags.gate.split(',').map((f) => f.trim())
   const unknown = gate?.filter((f) => !Object.hasOwn(comparedFigures, f)) ?? []
   if (unknown.length > 0 || gate?.length === 0) throw new UsageError(`--gate takes figures from ${Object.keys(comparedFigures).join(', ')}; got "${flags.gate}".`)
-  const comparison = compareReports(await readReport(base), await readReport(head), threshold, gate as ComparedFigure[] | undefined)
+  // Both files are checked before either is refused, so one run names every problem.
+  const read = [base, head].map((file) => {
+    try {
+      return { report: readReport(file) }
+    } catch (err) {
+      if (err instanceof QccLabError) return { error: err }
+      throw err
+    }
+  })
+  const errors = read.flatMap((r) => (r.error ? [r.error.message] : []))
+  // Line by line without repeats: the same file twice, or the hint under both, is said once.
+  if (errors.length > 0) throw new QccLabError('BAD_REPORT', [...new Set(errors.join('\n').split('\n'))].join('\n'))
+  const comparison = compareReports(read[0]!.report!, read[1]!.report!, threshold, gate as ComparedFigure[] | undefined)
   process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison, flags.verbose === true)}\n`)
   return comparison.regressions > 0 ? 1 : 0
 }

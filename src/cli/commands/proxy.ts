@@ -1,6 +1,6 @@
 /** `qcc-lab proxy start|stop|status`: run the bundled qcc proxy as a process, as qcc's users run theirs. */
 import { spawn } from 'node:child_process'
-import { openSync, readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
@@ -9,7 +9,7 @@ import { startProxy } from '../../proxy/server.ts'
 import { loadProxyConfig } from '../../proxy/config/load.ts'
 import { isConnectorProfileName, connectorProfileNames } from '../../proxy/connector/profiles.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
-import { homeDir, isAlive, pidFile, pidFiles, readPid, removePid, writePid, type PidRecord } from '../home.ts'
+import { checkPidRecord, describeNotOurs, homeDir, pidFile, pidFiles, procStartTime, readPid, removePid, writePid, type PidRecord } from '../home.ts'
 import { parseIntOption } from '../options.ts'
 import { clusterWithConstants, loadTargetProfile } from '../../harness/runner/target-profile.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -25,6 +25,7 @@ interface StartFlags {
   readonly home?: string
   readonly logFile?: string
   readonly drainMs: number
+  readonly readyMs: number
   readonly constants?: string
 }
 
@@ -34,29 +35,124 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
+/** Does `url` answer `GET /__qcc__/stats` with 200 within `timeoutMs`? */
+async function answersStats(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await request(`${url}/__qcc__/stats`, { signal: AbortSignal.timeout(Math.max(100, timeoutMs)), reset: true })
+    await res.body.dump()
+    return res.statusCode === 200
+  } catch {
+    return false
+  }
+}
+
+/** The last lines the child printed (its output file from `offset` on, i.e. this child's only). */
+function outputTail(file: string, offset: number): string {
+  try {
+    const text = readFileSync(file).subarray(offset).toString('utf8').trim()
+    return text === '' ? '(it printed nothing)' : text.split('\n').slice(-20).join('\n')
+  } catch (err) {
+    return `(cannot read ${file}: ${(err as Error).message})`
+  }
+}
+
+/**
+ * Runs the proxy as a background process and reports "started" only once it is ready: its pid file
+ * is written AND its port answers `GET /__qcc__/stats` with 200, within `--ready-ms`. A child that
+ * died or never became ready is exit 2 with its own output; it is stopped, and its pid file removed.
+ */
 async function startDetached(flags: StartFlags, home: string, port: number): Promise<number> {
   const args = process.argv.slice(2).filter((a) => a !== '--detach' && a !== '-d')
   const out = path.join(home, `proxy-${port}.out`)
   const fd = openSync(out, 'a', 0o600)
-  const child = spawn(process.execPath, [bin, ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, QCC_LAB_HOME: home } })
+  const offset = fstatSync(fd).size
+  let child
+  try {
+    child = spawn(process.execPath, [bin, ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, QCC_LAB_HOME: home } })
+  } finally {
+    closeSync(fd)
+  }
   child.unref()
-  let exited: number | null = null
-  child.once('exit', (code) => { exited = code ?? 1 })
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+  child.once('exit', (code, signal) => { exit = { code, signal } })
+  child.once('error', (err) => { exit ??= { code: null, signal: null }; process.stderr.write(`qcc-lab: cannot run ${process.execPath}: ${err.message}\n`) })
+  const waitForExit = async (ms: number): Promise<boolean> => {
+    const until = Date.now() + ms
+    while (exit === undefined && Date.now() < until) await sleep(50)
+    return exit !== undefined
+  }
+
+  const deadline = Date.now() + flags.readyMs
+  let rec: PidRecord | undefined
+  while (exit === undefined && Date.now() < deadline) {
     // With --port 0 the real port is known only to the child: find its pid file by pid.
-    const rec = pidFiles(home).map(readPid).find((r) => r?.pid === child.pid)
-    if (rec) {
+    rec ??= pidFiles(home).map(readPid).find((r) => r?.pid === child.pid)
+    if (rec && exit === undefined && (await answersStats(rec.url, Math.min(1_000, deadline - Date.now())))) {
       process.stdout.write(`qcc-lab proxy started in the background: pid ${rec.pid}, ${rec.url} (cluster ${rec.cluster})\n  logs: ${out}\n  stop: qcc-lab proxy stop --port ${rec.port}${flags.home ? ` --home ${flags.home}` : ''}\n`)
       return 0
     }
-    if (exited !== null) break
     await sleep(50)
   }
-  const tail = readFileSync(out, 'utf8').trim().split('\n').slice(-5).join('\n')
-  process.stderr.write(`qcc-lab: Failed to start the proxy in the background${exited !== null ? ` (it exited with code ${exited})` : ' (no sign of life after 15 s)'}:\n${tail}\n`)
-  if (exited === null && child.pid) process.kill(child.pid, 'SIGTERM')
+
+  let what: string
+  const exited = (e: NonNullable<typeof exit>): string => (e.code !== null ? `exited with code ${e.code}` : e.signal ? `was killed by ${e.signal}` : 'could not be run')
+  if (exit !== undefined) {
+    what = `pid ${child.pid ?? '?'} ${exited(exit)} before it answered GET /__qcc__/stats`
+  } else {
+    // Never ready: stop it. SIGCONT lets a stopped process act on the SIGTERM; SIGKILL if it will not drain.
+    child.kill('SIGTERM')
+    child.kill('SIGCONT')
+    let how = 'stopped it'
+    if (!(await waitForExit(5_000))) {
+      child.kill('SIGKILL')
+      how = (await waitForExit(2_000)) ? 'killed it (SIGKILL; it ignored SIGTERM for 5 s)' : 'it survived SIGKILL'
+    }
+    what = `pid ${child.pid} did not answer GET /__qcc__/stats within ${flags.readyMs / 1000} s; ${how}`
+  }
+  // A child that died or was killed leaves its pid file behind.
+  for (const file of pidFiles(home)) {
+    const r = readPid(file)
+    if (r && r.pid === child.pid && checkPidRecord(r).status !== 'ours') removePid(file)
+  }
+  process.stderr.write(`qcc-lab: Failed to start the proxy in the background: ${what}. Its output (${out}):\n${outputTail(out, offset)}\n`)
   return 2
+}
+
+/** The first existing ancestor of `file` that is not a folder (why opening it said ENOTDIR). */
+function notAFolder(file: string): string {
+  for (let p = path.dirname(file); p !== path.dirname(p); p = path.dirname(p)) {
+    try {
+      if (!statSync(p).isDirectory()) return p
+    } catch { /* missing or itself under a non-folder: look further up */ }
+  }
+  return path.dirname(file)
+}
+
+/**
+ * Opens the proxy log for append before anything listens, so that a log it cannot write is exit 2
+ * with the reason and the fix, not a crash after the pid file was written.
+ */
+function checkLogFile(file: string, source: 'flag' | 'config' | 'default', config: string): void {
+  let fd: number
+  try {
+    fd = openSync(file, 'a', 0o600)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const fix = source === 'flag' ? 'pick another file with --log-file'
+      : source === 'config' ? `set logFile in ${config} (or --log-file) to a file you can write`
+        : 'pick a file you can write with --log-file, or another --home'
+    const Fix = fix[0]!.toUpperCase() + fix.slice(1)
+    const [reason, hint] =
+      code === 'ENOENT' ? [`its folder ${path.dirname(file)} does not exist`, `Create the folder, or ${fix}`]
+        : code === 'EACCES' || code === 'EPERM' ? ['permission denied', Fix]
+          : code === 'EROFS' ? ['the file system is read-only', Fix]
+            : code === 'EISDIR' ? ['it is a folder', `Give a file in it, e.g. ${path.join(file, 'proxy.log')}, or ${fix}`]
+              : code === 'ENOTDIR' ? [`${notAFolder(file)} is not a folder`, Fix]
+                : code === 'ENOSPC' ? ['no space left on the device', `Free some space, or ${fix}`]
+                  : [(err as Error).message.replace(/[.\s]+$/, ''), Fix]
+    throw new QccLabError('LOG_FILE', `Failed to open the proxy log ${file}: ${reason}. ${hint}.`)
+  }
+  closeSync(fd)
 }
 
 export async function proxyStart(flags: StartFlags): Promise<number> {
@@ -71,9 +167,15 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
   }
   const home = homeDir(flags.home)
   const existing = port === 0 ? undefined : readPid(pidFile(home, port))
-  if (existing && isAlive(existing.pid) && existing.pid !== process.pid) {
-    throw new QccLabError('ALREADY_RUNNING', `Failed to start the proxy: a qcc-lab proxy already runs on port ${port} (pid ${existing.pid}, ${existing.url}); it was left alone. Stop it with \`qcc-lab proxy stop --port ${port}\` or pick another --port.`)
+  if (existing && existing.pid !== process.pid) {
+    if (checkPidRecord(existing).status === 'ours') {
+      throw new QccLabError('ALREADY_RUNNING', `Failed to start the proxy: a qcc-lab proxy already runs on port ${port} (pid ${existing.pid}, ${existing.url}); it was left alone. Stop it with \`qcc-lab proxy stop --port ${port}\` or pick another --port.`)
+    }
+    // Dead, or its pid now belongs to another process: the pid file is stale.
+    removePid(pidFile(home, port))
   }
+  const logFile = flags.logFile ?? loaded.logFile ?? path.join(home, 'proxy.log')
+  checkLogFile(logFile, flags.logFile !== undefined ? 'flag' : loaded.logFile !== undefined ? 'config' : 'default', flags.config)
   if (!isLoopback(host)) {
     process.stderr.write(`qcc-lab: warning: listening on ${host}, not loopback: anyone who can reach this port can spend the cluster's API keys (the proxy has no authentication).\n`)
   }
@@ -88,14 +190,18 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
   const cluster = flags.constants === undefined ? selected : { ...clusterWithConstants(selected, loadTargetProfile(flags.constants).constants), compat: selected.compat }
   let proxy
   try {
-    proxy = await startProxy({ host, port, cluster, logFile: flags.logFile ?? loaded.logFile ?? path.join(home, 'proxy.log') })
+    proxy = await startProxy({ host, port, cluster, logFile })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new QccLabError('PORT_IN_USE', `Failed to start the proxy: ${host}:${port} is already in use by another process; it was left alone. Pick another --port.`)
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new QccLabError('BAD_HOST', `Failed to start the proxy: cannot listen on ${host} (${code}). Use an address of this machine, e.g. 127.0.0.1.`)
     throw err
   }
-  const record: PidRecord = { pid: process.pid, host, port: proxy.port, url: proxy.url, start_time: new Date().toISOString(), cluster: cluster.name, config: path.resolve(flags.config) }
+  const startTicks = procStartTime(process.pid)
+  const record: PidRecord = {
+    pid: process.pid, host, port: proxy.port, url: proxy.url, start_time: new Date().toISOString(), cluster: cluster.name, config: path.resolve(flags.config),
+    ...(startTicks === undefined ? {} : { proc_starttime: startTicks }),
+  }
   const file = writePid(home, record)
   const profiles = [...new Set(proxy.stats().endpoints.map((e) => e.connector_profile))].join('/')
   process.stdout.write(
@@ -133,15 +239,23 @@ export async function proxyStop(flags: { home?: string; port?: number }): Promis
   for (const file of files) {
     const rec = readPid(file)
     if (!rec) continue
-    if (!isAlive(rec.pid)) {
+    // Only a pid that is provably this proxy is ever signalled.
+    const check = checkPidRecord(rec)
+    if (check.status !== 'ours') {
       removePid(file)
-      process.stdout.write(`port ${rec.port}: not running (removed a stale pid file for pid ${rec.pid})\n`)
+      process.stdout.write(`${check.status === 'dead' ? `port ${rec.port}: not running (removed a stale pid file for pid ${rec.pid})` : describeNotOurs(rec, check)}\n`)
       continue
     }
-    process.kill(rec.pid, 'SIGTERM')
+    try {
+      process.kill(rec.pid, 'SIGTERM')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw new QccLabError('STOP_FAILED', `port ${rec.port}: cannot signal pid ${rec.pid}: ${(err as Error).message}`)
+      // It exited between the check and the signal.
+    }
     const deadline = Date.now() + 20_000
-    while (isAlive(rec.pid) && Date.now() < deadline) await sleep(50)
-    if (isAlive(rec.pid)) {
+    const stillOurs = (): boolean => checkPidRecord(rec).status === 'ours'
+    while (stillOurs() && Date.now() < deadline) await sleep(50)
+    if (stillOurs()) {
       process.stderr.write(`qcc-lab: port ${rec.port}: pid ${rec.pid} did not stop within 20 s of SIGTERM\n`)
       return 2
     }
@@ -159,7 +273,13 @@ export async function proxyStatus(flags: { home?: string; port?: number; json?: 
   for (const file of pidFiles(home, flags.port)) {
     const rec = readPid(file)
     if (!rec) continue
-    if (!isAlive(rec.pid)) { removePid(file); continue }
+    const check = checkPidRecord(rec)
+    if (check.status !== 'ours') {
+      // Reported on stderr: stdout may be --json.
+      removePid(file)
+      process.stderr.write(`${check.status === 'dead' ? `port ${rec.port}: not running (removed a stale pid file for pid ${rec.pid})` : describeNotOurs(rec, check)}\n`)
+      continue
+    }
     let stats: unknown
     try {
       const res = await request(`${rec.url}/__qcc__/stats`, { signal: AbortSignal.timeout(2_000) })
@@ -197,6 +317,7 @@ export function registerProxy(program: Command): void {
     .option('--home <dir>', 'where pid files and logs go (default $QCC_LAB_HOME or ~/.qcc-lab)')
     .option('--log-file <file>', 'append proxy log lines here (default <home>/proxy.log)')
     .option('--drain-ms <n>', 'on SIGINT/SIGTERM, wait this long for in-flight requests', parseIntOption('--drain-ms', 0, 600_000), 10_000)
+    .option('--ready-ms <n>', 'with --detach, how long to wait for the background proxy to answer GET /__qcc__/stats', parseIntOption('--ready-ms', 100, 600_000), 15_000)
     .option('--constants <file>', 'run with a target profile\'s constants (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs), as `run --target-cmd … --constants {profile}` passes them')
     .action(async (flags: StartFlags) => { process.exitCode = await proxyStart(flags) })
   proxy

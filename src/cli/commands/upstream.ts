@@ -1,8 +1,9 @@
 /** `qcc-lab upstream start`: one fake Anthropic upstream in the foreground, with faults, for manual chaos. */
 import type { Command } from 'commander'
-import { startFakeUpstream, faultKinds } from '../../../fake-upstreams/index.ts'
+import { startFakeUpstream, faultKinds, type FakeUpstream } from '../../../fake-upstreams/index.ts'
+import { resolveFault } from '../../../fake-upstreams/faults/index.ts'
 import { selfSignedCertificate } from '../../shared/self-signed.ts'
-import { UsageError } from '../../shared/errors.ts'
+import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { parseIntOption } from '../options.ts'
 
 /** `kind:key=value,key=value` → `{ kind, key: value… }`; numbers and booleans are typed. */
@@ -20,10 +21,32 @@ export function parseFaultFlag(text: string): Record<string, unknown> {
   return fault
 }
 
+/** Each `--fault` parsed and validated on its own, so that a problem names the spec the user typed. */
+export function parseFaultFlags(specs: readonly string[]): Array<Record<string, unknown>> {
+  const faults = specs.map(parseFaultFlag)
+  const problems: string[] = []
+  faults.forEach((fault, i) => {
+    // Validated at a marker path, which is then cut off: `@.idleMs: …` → `idleMs: …`.
+    const r = resolveFault(fault, '@')
+    if (!r.ok) problems.push(`--fault "${specs[i]}": ${r.issues.map((issue) => issue.replace(/^@\.?/, '')).join('; ')}`)
+  })
+  if (problems.length > 0) throw new UsageError(problems.join('\n'))
+  return faults
+}
+
 export async function upstreamStart(flags: { host: string; port: number; tls?: boolean; fault?: string[]; name: string; seed: number }): Promise<number> {
-  const faults = (flags.fault ?? []).map(parseFaultFlag)
+  const faults = parseFaultFlags(flags.fault ?? [])
   const tls = flags.tls ? await selfSignedCertificate() : undefined
-  const up = await startFakeUpstream({ name: flags.name, host: flags.host, port: flags.port, tls, faults, seed: flags.seed })
+  let up: FakeUpstream
+  try {
+    up = await startFakeUpstream({ name: flags.name, host: flags.host, port: flags.port, tls, faults, seed: flags.seed })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new QccLabError('PORT_IN_USE', `Failed to start the fake upstream: ${flags.host}:${flags.port} is already in use by another process; it was left alone. Pick another --port (0 = any free port).`)
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new QccLabError('BAD_HOST', `Failed to start the fake upstream: cannot listen on ${flags.host} (${code}). Use an address of this machine, e.g. 127.0.0.1.`)
+    if (code === 'EACCES') throw new QccLabError('PORT_DENIED', `Failed to start the fake upstream: not allowed to listen on ${flags.host}:${flags.port} (EACCES; ports below 1024 need privileges). Pick another --port.`)
+    throw err
+  }
   process.stdout.write(`qcc-lab fake upstream "${flags.name}" listening on ${up.url}${tls ? ' (self-signed certificate)' : ''}${faults.length > 0 ? `; faults: ${(flags.fault ?? []).join(' ')}` : ''}\n`)
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -7,16 +7,15 @@
  * and `qcc-lab proxy start --constants <file>` applies a profile to it, so the same file describes and
  * configures a bundled target.
  */
-import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { z } from 'zod'
-import { parseYaml } from '../../shared/yaml.ts'
+import { parseYaml, withPosition } from '../../shared/yaml.ts'
 import { QccLabError } from '../../shared/errors.ts'
+import { readInputFile } from '../../shared/input-file.ts'
 import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { clusterDefaults, type ClusterConfig } from '../../proxy/config.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import { MAX_TIMER_MS, type ProxyConstants } from '../scenario/constants.ts'
-import type { ProxySettings } from '../scenario/schema.ts'
 
 export interface TargetProfile {
   readonly name: string
@@ -28,11 +27,16 @@ export interface TargetProfile {
 
 const ms = z.number().int().positive().max(MAX_TIMER_MS)
 
+/**
+ * The timelines follow `recoverMs`, `verifierIntervalMs`, `breaker.openMs` and `headersTimeoutMs`;
+ * `attempts` and `breaker.threshold` only configure a bundled target (`proxy start --constants`) and
+ * default to qcc's.
+ */
 export const targetProfileSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"').optional(),
   description: z.string().optional(),
-  attempts: z.object({ max: z.number().int().positive().max(20), perEndpoint: z.number().int().positive().max(20) }).strict(),
-  breaker: z.object({ threshold: z.number().int().positive().max(1_000_000), openMs: ms }).strict(),
+  attempts: z.object({ max: z.number().int().positive().max(20), perEndpoint: z.number().int().positive().max(20) }).strict().default({ max: 5, perEndpoint: 2 }),
+  breaker: z.object({ threshold: z.number().int().positive().max(1_000_000).default(3), openMs: ms }).strict(),
   verifierIntervalMs: ms,
   recoverMs: z.number().int().nonnegative().max(MAX_TIMER_MS),
   headersTimeoutMs: ms,
@@ -74,40 +78,23 @@ const MAX_PROFILE_BYTES = 64 * 1024
 /** A built-in profile by name, or a YAML/JSON file. Bad input: exit 2 with the file and the field. */
 export function loadTargetProfile(nameOrFile: string): TargetProfile {
   if (Object.hasOwn(builtinTargetProfiles, nameOrFile)) return builtinTargetProfiles[nameOrFile as BuiltinTargetProfile]
-  let text: string
-  try {
-    const st = statSync(nameOrFile)
-    if (!st.isFile()) throw new QccLabError('TARGET_PROFILE_INVALID', `${nameOrFile}: not a regular file; give a target profile YAML, or one of ${Object.keys(builtinTargetProfiles).join(', ')}.`)
-    if (st.size > MAX_PROFILE_BYTES) throw new QccLabError('TARGET_PROFILE_INVALID', `${nameOrFile}: ${st.size} bytes; a target profile is a few lines (at most ${MAX_PROFILE_BYTES} bytes).`)
-    text = readFileSync(nameOrFile, 'utf8')
-  } catch (err) {
-    if (err instanceof QccLabError) throw err
-    const code = (err as NodeJS.ErrnoException).code
-    throw new QccLabError('TARGET_PROFILE_INVALID', code === 'ENOENT'
+  const read = readInputFile(nameOrFile, { maxBytes: MAX_PROFILE_BYTES, what: 'target profile YAML file (a few lines)' })
+  if (!read.ok) {
+    throw new QccLabError('TARGET_PROFILE_INVALID', read.reason === 'missing'
       ? `--target-profile ${nameOrFile}: no such file and no built-in profile by that name; built in: ${Object.keys(builtinTargetProfiles).join(', ')}.`
-      : `${nameOrFile}: cannot read the file: ${(err as Error).message}`)
+      : `${nameOrFile}: ${read.problem}${read.reason === 'not-a-file' ? ` Or one of the built-in profiles: ${Object.keys(builtinTargetProfiles).join(', ')}.` : ''}`)
   }
+  const text = read.text
   const parsed = parseYaml(text)
   if (!parsed.ok) throw new QccLabError('TARGET_PROFILE_INVALID', parsed.problems.map((p) => `${nameOrFile}: ${p}`).join('\n'))
   const data = targetProfileSchema.safeParse(parsed.value)
   if (!data.success) {
-    const lines = formatZodIssues(data.error, '').map((l) => `${nameOrFile}: ${l}`)
+    const lines = formatZodIssues(data.error, '').map((l) => withPosition(l, parsed.locate)).map((l) => (/^\d+:\d+: /.test(l) ? `${nameOrFile}:${l}` : `${nameOrFile}: ${l}`))
     lines.push(`  (a target profile declares: attempts {max, perEndpoint}, breaker {threshold, openMs}, verifierIntervalMs, recoverMs, headersTimeoutMs)`)
     throw new QccLabError('TARGET_PROFILE_INVALID', lines.join('\n'))
   }
   const { name, description, ...constants } = data.data
   return { name: name ?? path.basename(nameOrFile).replace(/\.(ya?ml|json)$/, ''), description: description ?? '', source: nameOrFile, constants }
-}
-
-/** The bundled proxy's constants for one variant: its settings over the proxy's defaults. */
-export function bundledConstants(settings: ProxySettings, connector: ConnectorSelection): ProxyConstants {
-  return {
-    attempts: { ...clusterDefaults.attempts, ...settings.attempts },
-    breaker: { ...clusterDefaults.breaker, ...settings.breaker },
-    verifierIntervalMs: settings.verifier?.intervalMs ?? clusterDefaults.verifier.intervalMs,
-    recoverMs: settings.recoverAfterMs ?? clusterDefaults.recoverAfterMs,
-    headersTimeoutMs: settings.headersTimeoutMs ?? resolveConnector(connector).settings.headersTimeoutMs,
-  }
 }
 
 /** What `qcc-lab proxy start --constants` applies to a cluster so the bundled proxy runs with them. */

@@ -1,9 +1,10 @@
 /** Finds a scenario by name (in the bundled `scenarios/` folder) or by path, and parses it. */
-import { readFile, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ScenarioError, UsageError } from '../../shared/errors.ts'
+import { inputLimits, readInputFile } from '../../shared/input-file.ts'
 import { parseScenario } from './parse.ts'
 import type { Scenario } from './schema.ts'
 
@@ -31,11 +32,9 @@ export async function resolveScenarioFile(nameOrPath: string): Promise<string> {
 export async function loadScenario(nameOrPath: string): Promise<Scenario> {
   const file = await resolveScenarioFile(nameOrPath)
   const shown = path.relative(process.cwd(), file) || file
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ScenarioError(shown, [`cannot read the file: ${(err as Error).message}`], { cause: err })
-  }
-  return parseScenario(text, shown.startsWith('..') ? file : shown, path.basename(file).replace(/\.ya?ml$/, ''))
+  const named = shown.startsWith('..') ? file : shown
+  // A FIFO or a directory is refused before it is opened; a huge file before it is read.
+  const read = readInputFile(file, { maxBytes: inputLimits.yaml, what: 'scenario YAML file' })
+  if (!read.ok) throw new ScenarioError(named, [read.problem])
+  return parseScenario(read.text, named, path.basename(file).replace(/\.ya?ml$/, ''))
 }

@@ -3,24 +3,80 @@
  * cache.json profile, and per cluster and per endpoint: connector profile and timeouts, strategy,
  * attempt limits, breaker, verifier and compat switches. Keys may come from the environment
  * (`apiKeyEnv`) so they need not sit in a file.
+ *
+ * Every duration is a whole number of ms no longer than Node's longest timer (2³¹−1 ms): a longer one
+ * is not "very long", Node fires it after 1 ms (a verifier interval of 3 000 000 000 ms made hundreds
+ * of billable verification calls a second). Every count has a ceiling no real config comes near.
  */
 import { z } from 'zod'
 import { connectorSelectionSchema } from '../connector/profiles.ts'
 import { strategyNames } from '../balancer/index.ts'
 
-const durationMs = z.number().int().nonnegative()
+/** Node's timers hold at most 2³¹−1 ms; `setTimeout` fires a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Breaker thresholds, failure counts, weights and priorities above this are typos. */
+export const MAX_COUNT = 1_000_000
+
+/** Connections per endpoint above this would run the machine out of file descriptors first. */
+export const MAX_CONNECTIONS = 10_000
+
+const timerTooLong = `expected at most ${MAX_TIMER_MS} ms (2^31-1, about 24.8 days: Node fires a longer timer after 1 ms)`
+const countTooBig = `expected at most ${MAX_COUNT}`
+
+/** A duration in ms that may be 0 (off, or "at once"). */
+const durationMs = z.number().int().nonnegative().max(MAX_TIMER_MS, timerTooLong)
+/** A duration in ms that must be positive (an interval, a timeout). */
+const positiveMs = z.number().int().positive().max(MAX_TIMER_MS, timerTooLong)
+const count = z.number().int().positive().max(MAX_COUNT, countTooBig)
+
+/** A base URL the proxy can forward to: `http://` or `https://` with a host. */
+export function isHttpUrl(text: string): { ok: true } | { ok: false; problem: string } {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return { ok: false, problem: 'expected an http:// or https:// URL such as https://relay.example.com' }
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { ok: false, problem: `expected an http:// or https:// URL such as https://relay.example.com, not "${url.protocol}" (the proxy forwards over HTTP only)` }
+  }
+  if (url.hostname === '') return { ok: false, problem: 'expected an http:// or https:// URL with a host, such as https://relay.example.com' }
+  return { ok: true }
+}
+
+/** `z.string()` that is an http(s) URL, with the problem worded by isHttpUrl. */
+export const httpUrlSchema = z.string().superRefine((text, ctx) => {
+  const r = isHttpUrl(text)
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.problem })
+})
+
+/** The connector timers (ms) an override may set. */
+const connectorTimerFields = ['idleTimeoutMs', 'hintMarginMs', 'maxIdleTimeoutMs', 'connectTimeoutMs', 'headersTimeoutMs', 'bodyTimeoutMs'] as const
+
+/** A connector profile name or `{ profile, ...overrides }`, with its timers and connection limit bounded. */
+export const labConnectorSchema = connectorSelectionSchema.superRefine((selection, ctx) => {
+  if (typeof selection !== 'object' || selection === null) return
+  const s = selection as Record<string, unknown>
+  for (const field of connectorTimerFields) {
+    if (typeof s[field] === 'number' && s[field] > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', path: [field], message: timerTooLong })
+  }
+  if (typeof s.connections === 'number' && s.connections > MAX_CONNECTIONS) {
+    ctx.addIssue({ code: 'custom', path: ['connections'], message: `expected at most ${MAX_CONNECTIONS} connections per endpoint, or null for no limit` })
+  }
+})
 
 export const labEndpointSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{8}$/, 'expected 8 lower-case hex characters').optional(),
-  baseUrl: z.string().url('expected a URL such as https://relay.example.com'),
+  baseUrl: httpUrlSchema,
   apiKey: z.string().min(1).optional(),
   /** Name of an environment variable holding the key. */
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
-  weight: z.number().nonnegative().optional(),
-  priority: z.number().int().optional(),
+  weight: z.number().nonnegative().max(MAX_COUNT, countTooBig).optional(),
+  priority: z.number().int().nonnegative().max(MAX_COUNT, countTooBig).optional(),
   enabled: z.boolean().optional(),
-  maxFailures: z.number().int().positive().optional(),
-  connector: connectorSelectionSchema.optional(),
+  maxFailures: count.optional(),
+  connector: labConnectorSchema.optional(),
   rejectUnauthorized: z.boolean().optional(),
 }).strict()
 
@@ -29,25 +85,25 @@ const endpointOverrideSchema = labEndpointSchema.pick({ weight: true, priority: 
 
 export const labClusterSchema = z.object({
   endpoints: z.array(labEndpointSchema).min(1).optional(),
-  /** Import endpoints from a qcc cache.json profile instead. */
-  qcc: z.object({ cache: z.string().optional(), profile: z.string() }).strict().optional(),
+  /** Import endpoints from a qcc cache.json profile (or EndpointGroup) instead. */
+  qcc: z.object({ cache: z.string().min(1).optional(), profile: z.string().min(1) }).strict().optional(),
   endpointOverrides: z.record(z.string(), endpointOverrideSchema).optional(),
-  connector: connectorSelectionSchema.optional(),
+  connector: labConnectorSchema.optional(),
   strategy: z.enum(strategyNames as [string, ...string[]]).optional(),
   attempts: z.object({ max: z.number().int().positive().max(20), perEndpoint: z.number().int().positive().max(20) }).partial().strict().optional(),
-  breaker: z.object({ threshold: z.number().int().positive(), openMs: durationMs }).partial().strict().optional(),
+  breaker: z.object({ threshold: count, openMs: durationMs }).partial().strict().optional(),
   recoverAfterMs: durationMs.optional(),
-  verifier: z.object({ enabled: z.boolean(), intervalMs: z.number().int().positive(), model: z.string().min(1), timeoutMs: z.number().int().positive() }).partial().strict().optional(),
+  verifier: z.object({ enabled: z.boolean(), intervalMs: positiveMs, model: z.string().min(1), timeoutMs: positiveMs }).partial().strict().optional(),
   affinityTtlMs: durationMs.optional(),
   compat: z.array(z.string()).optional(),
   modelOverride: z.string().min(1).optional(),
 }).strict()
 
 export const labConfigSchema = z.object({
-  host: z.string().optional(),
+  host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65_535).optional(),
-  logFile: z.string().optional(),
-  clusters: z.record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/), labClusterSchema),
+  logFile: z.string().min(1).optional(),
+  clusters: z.record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a cluster name of letters, digits, "_", "." or "-", starting with a letter or digit'), labClusterSchema),
 }).strict()
 
 export type LabConfig = z.infer<typeof labConfigSchema>

@@ -209,3 +209,69 @@ describe('compareReports', () => {
     expect(() => asBenchReport(null, 'x.json')).toThrow(/not a qcc-lab\/bench-report@1 file/)
   })
 })
+
+describe('asBenchReport: the report schema', () => {
+  const good = (): any => structuredClone(report([result('http/json/c64/rtt0/direct', [980, 1000, 1020]), result('http/json/c64/rtt0/tuned-keepalive', [500, 510, 520])]))
+  const refused = (data: unknown): string => {
+    try {
+      asBenchReport(data, 'base.json')
+    } catch (err) {
+      expect(err).toBeInstanceOf(QccLabError)
+      return (err as Error).message
+    }
+    throw new Error('expected the report to be refused')
+  }
+
+  it('accepts what bench --json writes, and the committed reports', async () => {
+    expect(asBenchReport(good(), 'base.json').results).toHaveLength(2)
+    const { readdir, readFile } = await import('node:fs/promises')
+    const results = new URL('../../../bench/results/', import.meta.url)
+    for (const f of (await readdir(results)).filter((n) => n.endsWith('.json'))) {
+      const data: unknown = JSON.parse(await readFile(new URL(f, results), 'utf8'))
+      expect(() => asBenchReport(data, f)).not.toThrow()
+    }
+  })
+
+  it('lets unknown fields through (a newer writer may add some)', () => {
+    const r = good()
+    r.results[0].median.newFigure = 3
+    r.extra = { anything: true }
+    expect(() => asBenchReport(r, 'base.json')).not.toThrow()
+  })
+
+  it.each([
+    ['a string where a number belongs', (r: any) => { r.results[0].median.rps = '1000' }, 'results[0].median.rps: expected a number, got string'],
+    ['a negative req/s', (r: any) => { r.results[1].median.rps = -5 }, 'results[1].median.rps: expected zero or a positive number'],
+    ['null rounds', (r: any) => { r.results[0].rounds = null }, 'results[0].rounds: expected an array, got null'],
+    ['a string in a round', (r: any) => { r.results[1].rounds[2].rps = 'fast' }, 'results[1].rounds[2].rps: expected a number, got string'],
+    ['a missing median', (r: any) => { delete r.results[0].median }, 'results[0].median: missing; expected an object'],
+    ['a missing spread figure', (r: any) => { delete r.results[0].spread.p99 }, 'results[0].spread.p99: missing; expected a number'],
+    ['missing settings', (r: any) => { delete r.settings }, 'settings: missing; expected an object'],
+    ['zero rounds in the settings', (r: any) => { r.settings.rounds = 0 }, 'settings.rounds: expected a positive number'],
+    ['a missing id', (r: any) => { delete r.results[0].id }, 'results[0].id: missing; expected a string'],
+    ['an unknown target', (r: any) => { r.results[0].target = 'turbo' }, 'results[0].target: expected one of "direct", "force-close", "naive-keepalive", "tuned-keepalive", "nginx"'],
+    ['no results', (r: any) => { r.results = [] }, 'results: expected at least one configuration'],
+    ['results that are not a list', (r: any) => { r.results = {} }, 'results: expected an array, got object'],
+    ['one id twice', (r: any) => { r.results[1].id = r.results[0].id }, 'results[1].id: "http/json/c64/rtt0/direct" is also the id of results[0]; each configuration appears once in a report'],
+    ['a string in ratios', (r: any) => { r.ratios = [{ id: 'x', forceCloseOverTuned: 'a', tunedOverNaive: null, proxyOverDirect: null }] }, 'ratios[0].forceCloseOverTuned: expected a number, got string'],
+  ])('refuses %s, naming the file and the field', (_label, change, line) => {
+    const r = good()
+    change(r)
+    const lines = refused(r).split('\n')
+    expect(lines[0]).toBe(`base.json: ${line}`)
+    expect(lines.at(-1)).toBe('  (a bench report is what `qcc-lab bench --json <file>` writes; run it again rather than edit the file)')
+  })
+
+  it('names every bad field at once', () => {
+    const r = good()
+    r.results[0].median.rps = '1'
+    r.results[1].spread = null
+    r.settings.rounds = -1
+    expect(refused(r).split('\n').filter((l) => l.startsWith('base.json: '))).toHaveLength(3)
+  })
+
+  it('says which schema it found when it is not a bench report', () => {
+    expect(refused({ schema: 'qcc-lab/run-report@2' })).toBe('base.json: schema: not a qcc-lab/bench-report@1 file (schema: "qcc-lab/run-report@2"). Give a report written by `qcc-lab bench --json <file>`.')
+    expect(refused([1, 2])).toMatch(/^base\.json: schema: not a qcc-lab\/bench-report@1 file \(schema: null\)/)
+  })
+})

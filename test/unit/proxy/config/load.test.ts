@@ -191,7 +191,7 @@ clusters:
 
   it.each([
     ['an unknown field', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n    stratgy: random\n', /clusters\.c\.stratgy: unknown field/],
-    ['a bad URL', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "relay", apiKey: k }]\n', /clusters\.c\.endpoints\[0\]\.baseUrl: expected a URL/],
+    ['a bad URL', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "relay", apiKey: k }]\n', /clusters\.c\.endpoints\[0\]\.baseUrl: expected an http:\/\/ or https:\/\/ URL/],
     ['an unknown strategy', 'clusters:\n  c:\n    strategy: fastest\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters\.c\.strategy: expected one of "priority_failover"/],
     ['an unknown compat switch', 'clusters:\n  c:\n    compat: [lb-healthy]\n    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n', /clusters\.c\.compat: unknown compat switch "lb-healthy"/],
     ['a missing environment variable', 'clusters:\n  c:\n    endpoints: [{ baseUrl: "https://a.example.com", apiKeyEnv: NOT_SET_ANYWHERE }]\n', /clusters\.c\.endpoints\[0\]\.apiKeyEnv: the environment variable NOT_SET_ANYWHERE is not set/],
@@ -209,5 +209,156 @@ clusters:
 
   it('says when the file does not exist', () => {
     expect(problems(() => loadProxyConfig(path.join(dir, 'missing.yaml'), 'c'))).toMatch(/missing\.yaml: cannot read the file: it does not exist/)
+  })
+})
+
+describe('base URLs, duplicate ids and own-property lookups', () => {
+  const lab = (endpoints: string, extra = ''): string => `clusters:\n  c:\n${extra}    endpoints:\n${endpoints}`
+
+  it.each([
+    ['ftp://', 'ftp://relay.example.com', /clusters\.c\.endpoints\[0\]\.baseUrl: expected an http:\/\/ or https:\/\/ URL such as https:\/\/relay\.example\.com, not "ftp:"/],
+    ['file://', 'file:///etc/passwd', /clusters\.c\.endpoints\[0\]\.baseUrl: expected an http:\/\/ or https:\/\/ URL .*not "file:"/],
+    ['no host', 'http://', /clusters\.c\.endpoints\[0\]\.baseUrl: expected an http:\/\/ or https:\/\/ URL/],
+  ])('refuses a %s base URL in a qcc-lab config, naming the field', async (_label, url, pattern) => {
+    const f = await file(`url-${Math.random().toString(36).slice(2)}.yaml`, lab(`      - { baseUrl: "${url}", apiKey: k }\n`))
+    expect(problems(() => loadProxyConfig(f, 'c', {}))).toMatch(pattern)
+  })
+
+  it.each([
+    ['an endpoint', (c: any) => { c.profiles.prod.endpoints[1].base_url = 'ftp://relay.example.net' }, 'prod', /profiles\.prod\.endpoints\[1\]\.base_url: expected an http:\/\/ or https:\/\/ URL .*not "ftp:"/],
+    ['a plain profile', (c: any) => { c.profiles.work.base_url = 'file:///etc/passwd' }, 'work', /profiles\.work\.base_url: expected an http:\/\/ or https:\/\/ URL .*not "file:"/],
+  ])('refuses a non-http base URL of %s in cache.json, naming the field', async (_label, change, cluster, pattern) => {
+    const bad = structuredClone(qccCache) as any
+    change(bad)
+    const f = await file(`cache-url-${cluster}.json`, JSON.stringify(bad))
+    expect(problems(() => loadProxyConfig(f, cluster))).toMatch(pattern)
+  })
+
+  it('validates only the profiles that make up the cluster, as qcc reads only those', async () => {
+    const f = await file('cache-other-bad.json', JSON.stringify({ ...qccCache, profiles: { ...qccCache.profiles, old: { endpoints: [{ base_url: 'ftp://x', api_key: 5 }] }, odd: 'not a profile' } }))
+    expect(loadProxyConfig(f, 'prod').cluster.endpoints).toHaveLength(2)
+  })
+
+  it('refuses two endpoints with one stored id in cache.json, naming both', async () => {
+    const bad = structuredClone(qccCache) as any
+    bad.profiles.prod.endpoints[0].id = 'legacy01'
+    const f = await file('cache-dup-id.json', JSON.stringify(bad))
+    expect(problems(() => loadProxyConfig(f, 'prod'))).toBe(`${f}: profiles.prod.endpoints[1].id: "legacy01" is also the id of profiles.prod.endpoints[0]; endpoint ids must be unique in a cluster (the failure queue, breaker and stats are keyed by id). Give one of them another id, or remove the duplicate`)
+  })
+
+  it('refuses the same base_url and api_key twice in cache.json (one computed id), naming both', async () => {
+    const bad = structuredClone(qccCache) as any
+    bad.profiles.prod.endpoints[1] = { base_url: 'https://api.example.com', api_key: 'sk-primary-0001' }
+    const f = await file('cache-dup-hash.json', JSON.stringify(bad))
+    expect(problems(() => loadProxyConfig(f, 'prod'))).toMatch(/profiles\.prod\.endpoints\[1\]: has the same base_url and api_key as profiles\.prod\.endpoints\[0\], so the same id 29a0dbab; .*Remove one of the two/)
+  })
+
+  it('refuses duplicate ids in a qcc-lab config, stored or computed, naming both', async () => {
+    const stored = await file('lab-dup-id.yaml', lab('      - { id: aaaaaaaa, baseUrl: "https://a.example.com", apiKey: k }\n      - { id: aaaaaaaa, baseUrl: "https://b.example.com", apiKey: k }\n'))
+    expect(problems(() => loadProxyConfig(stored, 'c', {}))).toMatch(/clusters\.c\.endpoints\[1\]\.id: "aaaaaaaa" is also the id of clusters\.c\.endpoints\[0\]/)
+    const computed = await file('lab-dup-hash.yaml', lab('      - { baseUrl: "https://a.example.com", apiKeyEnv: KEY_A }\n      - { baseUrl: "https://a.example.com", apiKey: same }\n'))
+    expect(problems(() => loadProxyConfig(computed, 'c', { KEY_A: 'same' }))).toMatch(/clusters\.c\.endpoints\[1\]: has the same baseUrl and key as clusters\.c\.endpoints\[0\], so the same id [0-9a-f]{8}/)
+    // Different keys from the environment: different ids, fine.
+    expect(loadProxyConfig(computed, 'c', { KEY_A: 'other' }).cluster.endpoints).toHaveLength(2)
+  })
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('looks up --cluster %s among the file\'s own clusters and profiles only', async (name) => {
+    const labFile = await file(`own-${name}.yaml`, lab('      - { baseUrl: "https://a.example.com", apiKey: k }\n'))
+    expect(problems(() => loadProxyConfig(labFile, name, {}))).toBe(`${labFile}: clusters: no cluster named "${name}"; this file has c`)
+    const cache = await file(`own-${name}.json`, JSON.stringify(qccCache))
+    expect(problems(() => loadProxyConfig(cache, name))).toBe(`${cache}: profiles: no profile named "${name}"; clusters here: prod`)
+  })
+
+  it('looks up an imported qcc profile by own property too', async () => {
+    const cache = await file('own-import.json', JSON.stringify(qccCache))
+    const f = await file('own-import.yaml', `clusters:\n  main:\n    qcc: { cache: ${JSON.stringify(cache)}, profile: toString }\n`)
+    expect(problems(() => loadProxyConfig(f, 'main'))).toBe(`${cache}: profiles: no profile named "toString"; clusters here: prod`)
+  })
+
+  it('refuses an endpointOverrides id that matches no imported endpoint, and overrides without qcc', async () => {
+    const cache = await file('override-cache.json', JSON.stringify(qccCache))
+    const f = await file('override-unknown.yaml', `clusters:\n  prod:\n    qcc: { cache: ${JSON.stringify(cache)}, profile: prod }\n    endpointOverrides:\n      legacy02: { priority: 9 }\n`)
+    expect(problems(() => loadProxyConfig(f, 'prod'))).toMatch(/clusters\.prod\.endpointOverrides\.legacy02: no imported endpoint has this id; the ids of "prod" are 29a0dbab, legacy01/)
+    const g = await file('override-no-qcc.yaml', lab('      - { baseUrl: "https://a.example.com", apiKey: k }\n', '    endpointOverrides: { aaaaaaaa: { priority: 2 } }\n'))
+    expect(problems(() => loadProxyConfig(g, 'c', {}))).toMatch(/clusters\.c\.endpointOverrides: applies to endpoints imported with qcc only/)
+  })
+})
+
+describe('durations and counts in a qcc-lab config', () => {
+  const ep = '    endpoints: [{ baseUrl: "https://a.example.com", apiKey: k }]\n'
+  const timer = /expected at most 2147483647 ms \(2\^31-1, about 24\.8 days: Node fires a longer timer after 1 ms\)/
+  it.each([
+    ['verifier.intervalMs', '    verifier: { intervalMs: 3000000000 }\n', /clusters\.c\.verifier\.intervalMs: /, timer],
+    ['verifier.timeoutMs', '    verifier: { timeoutMs: 2147483648 }\n', /clusters\.c\.verifier\.timeoutMs: /, timer],
+    ['breaker.openMs', '    breaker: { openMs: 1e12 }\n', /clusters\.c\.breaker\.openMs: /, timer],
+    ['recoverAfterMs', '    recoverAfterMs: 3000000000\n', /clusters\.c\.recoverAfterMs: /, timer],
+    ['affinityTtlMs', '    affinityTtlMs: 3000000000\n', /clusters\.c\.affinityTtlMs: /, timer],
+    ['connector.idleTimeoutMs', '    connector: { profile: tuned-keepalive, idleTimeoutMs: 3000000000 }\n', /clusters\.c\.connector\.idleTimeoutMs: /, timer],
+    ['connector.headersTimeoutMs', '    connector: { profile: force-close, headersTimeoutMs: 3000000000 }\n', /clusters\.c\.connector\.headersTimeoutMs: /, timer],
+    ['connector.bodyTimeoutMs', '    connector: { profile: force-close, bodyTimeoutMs: 3000000000 }\n', /clusters\.c\.connector\.bodyTimeoutMs: /, timer],
+    ['connector.connectTimeoutMs', '    connector: { profile: force-close, connectTimeoutMs: 3000000000 }\n', /clusters\.c\.connector\.connectTimeoutMs: /, timer],
+    ['connector.maxIdleTimeoutMs', '    connector: { profile: tuned-keepalive, maxIdleTimeoutMs: 3000000000 }\n', /clusters\.c\.connector\.maxIdleTimeoutMs: /, timer],
+    ['connector.hintMarginMs', '    connector: { profile: tuned-keepalive, hintMarginMs: 3000000000 }\n', /clusters\.c\.connector\.hintMarginMs: /, timer],
+    ['connector.connections', '    connector: { profile: tuned-keepalive, connections: 1000000 }\n', /clusters\.c\.connector\.connections: /, /expected at most 10000 connections per endpoint, or null for no limit/],
+    ['breaker.threshold', '    breaker: { threshold: 1000000000 }\n', /clusters\.c\.breaker\.threshold: /, /expected at most 1000000/],
+    ['verifier.intervalMs 0', '    verifier: { intervalMs: 0 }\n', /clusters\.c\.verifier\.intervalMs: /, /expected a positive number/],
+    ['a fractional duration', '    recoverAfterMs: 1.5\n', /clusters\.c\.recoverAfterMs: /, /expected a whole number/],
+  ])('refuses %s out of range, naming the field', async (_label, setting, field, expected) => {
+    const f = await file(`range-${Math.random().toString(36).slice(2)}.yaml`, `clusters:\n  c:\n${setting}${ep}`)
+    const message = problems(() => loadProxyConfig(f, 'c', {}))
+    expect(message).toMatch(field)
+    expect(message).toMatch(expected)
+  })
+
+  it.each([
+    ['maxFailures', 'maxFailures: 2000000', /clusters\.c\.endpoints\[0\]\.maxFailures: expected at most 1000000/],
+    ['weight', 'weight: 1e9', /clusters\.c\.endpoints\[0\]\.weight: expected at most 1000000/],
+    ['priority', 'priority: -1', /clusters\.c\.endpoints\[0\]\.priority: expected zero or a positive number/],
+    ['an endpoint connector timer', 'connector: { profile: force-close, headersTimeoutMs: 3000000000 }', /clusters\.c\.endpoints\[0\]\.connector\.headersTimeoutMs: expected at most 2147483647 ms/],
+  ])('refuses an endpoint %s out of range', async (_label, field, pattern) => {
+    const f = await file(`ep-range-${Math.random().toString(36).slice(2)}.yaml`, `clusters:\n  c:\n    endpoints:\n      - { baseUrl: "https://a.example.com", apiKey: k, ${field} }\n`)
+    expect(problems(() => loadProxyConfig(f, 'c', {}))).toMatch(pattern)
+  })
+
+  it('accepts the largest timer Node can hold', async () => {
+    const f = await file('range-max.yaml', `clusters:\n  c:\n    verifier: { intervalMs: 2147483647 }\n    breaker: { openMs: 2147483647 }\n    connector: { profile: tuned-keepalive, idleTimeoutMs: 2147483647 }\n${ep}`)
+    expect(loadProxyConfig(f, 'c', {}).cluster.verifier?.intervalMs).toBe(2 ** 31 - 1)
+  })
+
+  it('lists every problem of the file at once', async () => {
+    const f = await file('range-all.yaml', `clusters:\n  c:\n    verifier: { intervalMs: 3000000000 }\n    breaker: { openMs: 3000000000 }\n    endpoints: [{ baseUrl: "ftp://a.example.com", apiKey: k }]\n`)
+    const lines = problems(() => loadProxyConfig(f, 'c', {})).split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines.every((l) => l.startsWith(`${f}: clusters.c.`))).toBe(true)
+  })
+})
+
+describe('unsafe config files', () => {
+  it('refuses a directory and a file over the size limit before reading them', async () => {
+    const { mkdir, truncate } = await import('node:fs/promises')
+    const d = path.join(dir, 'a-dir.yaml')
+    await mkdir(d)
+    expect(problems(() => loadProxyConfig(d, 'c'))).toBe(`${d}: is a directory, not a regular file. Give the path of a qcc-lab proxy config (YAML or JSON) or qcc cache.json.`)
+    const big = await file('big.json', '')
+    await truncate(big, 9 * 1024 * 1024)
+    expect(problems(() => loadProxyConfig(big, 'c'))).toBe(`${big}: is 9.0 MiB; a qcc-lab proxy config (YAML or JSON) or qcc cache.json is at most 8.0 MiB. Check that this is the right file.`)
+    const bigYaml = await file('big.yaml', '')
+    await truncate(bigYaml, 2 * 1024 * 1024)
+    expect(problems(() => loadProxyConfig(bigYaml, 'c'))).toMatch(/big\.yaml: is 2\.0 MiB; .* is at most 1\.0 MiB\./)
+  })
+
+  it('refuses a YAML alias bomb with a plain problem', async () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]']
+    for (let i = 1; i < 10; i++) lines.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(9).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]`)
+    const f = await file('bomb.yaml', `${lines.join('\n')}\n`)
+    expect(problems(() => loadProxyConfig(f, 'c'))).toBe(`${f}: invalid YAML: its aliases (*name) expand to more than 100 values. Write the values out instead of nesting aliases.`)
+  })
+
+  it('says when endpoint_groups.json was given instead of cache.json', async () => {
+    // In a folder of its own: next to the other tests' cache.json files it would be read as their groups.
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(path.join(dir, 'groups-as-config'))
+    const f = await file('groups-as-config/endpoint_groups.json', JSON.stringify({ version: '1.0', groups: {} }))
+    expect(problems(() => loadProxyConfig(f, 'c'))).toMatch(/\(root\): this is qcc's endpoint_groups\.json, not a config; pass the cache\.json next to it/)
   })
 })
