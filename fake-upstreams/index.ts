@@ -79,7 +79,7 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
   let extra: RequestHandler[] = []
   let messageSeq = 0
   const builtIn = messagesHandlers({
-    nextId: () => `msg_${name}_${++messageSeq}`,
+    nextId: (tag) => `msg_${name}_${++messageSeq}${tag === undefined ? '' : `_${tag}`}`,
     behaviour: () => behaviour,
   })
   const link = await startLink({

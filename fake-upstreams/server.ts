@@ -71,6 +71,13 @@ export interface Link {
   close(): Promise<void>
 }
 
+/** The whole request body; undefined when it is empty. */
+async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return chunks.length === 0 ? undefined : Buffer.concat(chunks)
+}
+
 /** Waits `ms` (the simulated network); false when the client went away meanwhile. */
 async function waitOrClose(res: http.ServerResponse, ms: number): Promise<boolean> {
   if (ms <= 0) return true
@@ -201,6 +208,14 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       conn.raw.resetAndDestroy()
       return
     }
+    // A proxy that drops x-request-id still forwards the body, which names the client's request: read it
+    // before any fault acts, so a fault's answer to it is counted as the client's traffic too.
+    let earlyBody: Buffer | undefined | null = null
+    if (typeof headerId !== 'string' || headerId === '') {
+      earlyBody = await readBody(req)
+      const tagged = earlyBody === undefined ? null : /qcc-lab request ([\w.:-]+):/.exec(earlyBody.toString('latin1'))
+      if (tagged) entry.requestId = tagged[1]!
+    }
 
     const info: RequestInfo = {
       requestId: entry.requestId,
@@ -261,14 +276,7 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       if (entry.outcome === 'in-flight') entry.outcome = 'cut'
     })
 
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const requestBody = chunks.length === 0 ? undefined : Buffer.concat(chunks)
-    if (typeof headerId !== 'string' || headerId === '') {
-      // A proxy that drops x-request-id still forwards the body, which names the client's request.
-      const tagged = requestBody === undefined ? null : /qcc-lab request ([\w.:-]+):/.exec(requestBody.toString('latin1'))
-      if (tagged) entry.requestId = tagged[1]!
-    }
+    const requestBody = earlyBody !== null ? earlyBody : await readBody(req)
     const prerenderKey = !cut && options.prerender?.() === true ? `${req.method ?? 'GET'} ${req.url ?? '/'} ${requestBody?.toString('latin1') ?? ''}` : undefined
     const cached = prerenderKey === undefined ? undefined : prerendered.get(prerenderKey)
     if (cached) {

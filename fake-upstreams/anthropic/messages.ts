@@ -99,12 +99,20 @@ function sseStream(frames: readonly string[], intervalMs: number): ReadableStrea
   })
 }
 
+/** The client request a message answers, as qcc-lab's workload tags its text (`qcc-lab request <id>:`). */
+export function requestTagIn(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined
+  const last = messages.at(-1) as { content?: unknown } | undefined
+  return typeof last?.content === 'string' ? /qcc-lab request ([\w.:-]+):/.exec(last.content)?.[1] : undefined
+}
+
 /**
- * Handlers for one fake upstream. `nextId` names each message (`msg_<upstream>_<n>`), so replies are
- * deterministic; `behaviour()` is read per request so it can change at run time.
+ * Handlers for one fake upstream. `nextId` names each message (`msg_<upstream>_<n>`, plus `_<tag>` when the
+ * request carries qcc-lab's tag, so a client can prove the answer it got was made for its own request);
+ * `behaviour()` is read per request so it can change at run time.
  */
 export function messagesHandlers(options: {
-  readonly nextId: () => string
+  readonly nextId: (tag: string | undefined) => string
   readonly behaviour: () => MessageBehaviour
 }): RequestHandler[] {
   return [
@@ -124,7 +132,7 @@ export function messagesHandlers(options: {
       }
       const b = options.behaviour()
       const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5'
-      const id = options.nextId()
+      const id = options.nextId(requestTagIn(body.messages))
       if (b.firstByteDelayMs > 0) await sleep(b.firstByteDelayMs)
       if (body.stream === true) {
         return new HttpResponse(sseStream(messageEventFrames(id, model, b.textDeltas), b.eventIntervalMs), {

@@ -48,14 +48,15 @@ variants:
     const xml = await readFile(junit, 'utf8')
     expect(XMLValidator.validate(xml)).toBe(true)
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml)
-    // The variant is a contract (no connector, no compat): its two traffic checks come first.
-    expect(doc.testsuites).toMatchObject({ name: 'qcc-lab', tests: '4', failures: '1', errors: '0', skipped: '0' })
+    // The variant is a contract (no connector, no compat): its three traffic checks come first.
+    expect(doc.testsuites).toMatchObject({ name: 'qcc-lab', tests: '5', failures: '1', errors: '0', skipped: '0' })
     const cases = doc.testsuites.testsuite.testcase
-    expect(cases).toHaveLength(4)
-    expect(cases.slice(0, 2).map((c: { name: string }) => c.name)).toEqual(['traffic reached the upstreams', 'every client success was answered by an upstream'])
-    expect(cases[2]).toMatchObject({ classname: 'mixed.only', name: 'failures.total == 2' })
-    expect(cases[2].failure).toBeUndefined()
-    expect(cases[3]).toMatchObject({ name: 'nothing <fails> & "quotes"', failure: { message: 'expected == 0, got 2', type: 'ExpectationFailed' } })
+    expect(cases).toHaveLength(5)
+    expect(cases.slice(0, 3).map((c: { name: string }) => c.name)).toEqual(['traffic reached the upstreams', 'every client success is an upstream\'s answer to that very request', 'no request was processed twice upstream'])
+    expect(cases.slice(0, 3).every((c: { failure?: unknown }) => c.failure === undefined)).toBe(true)
+    expect(cases[3]).toMatchObject({ classname: 'mixed.only', name: 'failures.total == 2' })
+    expect(cases[3].failure).toBeUndefined()
+    expect(cases[4]).toMatchObject({ name: 'nothing <fails> & "quotes"', failure: { message: 'expected == 0, got 2', type: 'ExpectationFailed' } })
     const md = await readFile(markdown, 'utf8')
     expect(md).toMatch(/^## qcc-lab: ❌ fail$/m)
     expect(md).toMatch(/^\| ❌ \| mixed \| only \| 4 \| 2 \| 0 \| 0 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \|$/m)

@@ -5,17 +5,21 @@
  * all. Timelines follow test/fixtures/targets/fast-lab.yaml, which the bundled proxy is also started with.
  */
 import { describe, expect, it } from 'vitest'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { listBundledScenarios } from '../../src/harness/scenario/load.ts'
-import { qccLabCommand, runCli, verdicts } from '../helpers/cli.ts'
+import { bin, qccLabCommand, runCli, verdicts } from '../helpers/cli.ts'
 
 const fixtures = fileURLToPath(new URL('../fixtures/targets/', import.meta.url))
 const profile = path.join(fixtures, 'fast-lab.yaml')
 const bundled = (extra = ''): string =>
   `${qccLabCommand} proxy start --config {config} --cluster {cluster} --port {port} --home {home} --constants {profile}${extra}`
 const stub = (extra = ''): string => `"${process.execPath}" "${path.join(fixtures, 'stub-200.mjs')}" {port}${extra}`
+const lying = (mode: string): string => `"${process.execPath}" "${path.join(fixtures, 'lying-relay.mjs')}" {config} {cluster} {port} ${mode}`
 
 async function runAll(target: string, extra: string[] = []) {
   const r = await runCli(['run', '--all', '--no-progress', '--target-profile', profile, '--target-cmd', target, '--json', '-', ...extra])
@@ -81,6 +85,19 @@ describe('target mode against reference targets', () => {
   }, 240_000)
 })
 
+describe('relays that forward and still lie', () => {
+  it.each([
+    ['canned', 'drops the upstream\'s answer and replies with a message of its own'],
+    ['double', 'sends every request upstream twice'],
+    ['empty', 'replies 200 with an empty body'],
+  ])('fails every contract of a relay that %s (%s)', async (mode) => {
+    const { code, report } = await runAll(lying(mode))
+    expect(code).toBe(1)
+    expect(failing(report)).toEqual(await listBundledScenarios())
+    for (const s of report.scenarios) for (const k of s.keptHomes) rmSync(k.home, { recursive: true, force: true })
+  }, 240_000)
+})
+
 describe('target mode plumbing', () => {
   it('gives the same verdicts 5 runs out of 5 (--repeat 5)', async () => {
     const r = await runCli(['run', 'stale-keepalive', 'breaker-recovery', 'midstream-reset', 'failure-queue-isolation', '--repeat', '5', '--no-progress',
@@ -113,6 +130,59 @@ describe('target mode plumbing', () => {
     expect(r.code).toBe(1)
     expect(alive(marker)).toEqual([])
     for (const s of JSON.parse(r.stdout).scenarios) for (const k of s.keptHomes ?? []) rmSync(k.home, { recursive: true, force: true })
+  }, 60_000)
+
+  it('refuses a misspelt placeholder, a quoted one, and target-mode flags without a target', async () => {
+    const typo = await runCli(['run', 'overloaded-529', '--target-cmd', `${qccLabCommand} proxy start --config {conifg} --cluster {cluster} --port {port}`])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/unknown placeholder \{conifg\}; did you mean \{config\}\?/)
+    const quoted = await runCli(['run', 'overloaded-529', '--target-cmd', `${qccLabCommand} proxy start --config "{home}/cache.json" --cluster {cluster} --port {port}`])
+    expect(quoted.code).toBe(2)
+    expect(quoted.stderr).toMatch(/\{home\} is inside quotes/)
+    const noTarget = await runCli(['run', 'overloaded-529', '--target-profile', 'qcc-lab'])
+    expect(noTarget.code).toBe(2)
+    expect(noTarget.stderr).toMatch(/--target-profile applies to target mode only/)
+  })
+
+  it('fails only the variant whose target did not start, keeps its output, and runs the rest', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qcc-lab-flaky-'))
+    try {
+      // Starts the proxy the first time, exits 4 the second time.
+      const flaky = path.join(dir, 'flaky.sh')
+      writeFileSync(flaky, `#!/bin/sh\nif [ -e "${dir}/started" ]; then echo "second start refused"; exit 4; fi\ntouch "${dir}/started"\nexec "$@"\n`, { mode: 0o755 })
+      const scenario = path.join(dir, 'two.yaml')
+      writeFileSync(scenario, 'description: two contracts\nupstreams: [{ name: relay }]\nworkload: { requests: 2 }\nvariants:\n  - { name: one, expect: [failures.total == 0] }\n  - { name: two, expect: [failures.total == 0] }\n')
+      const r = await runCli(['run', scenario, '--no-progress', '--target-profile', profile, '--target-cmd', `sh "${flaky}" ${bundled()}`, '--json', '-'])
+      expect(r.code).toBe(1)
+      const [s] = JSON.parse(r.stdout).scenarios
+      expect(s.variants.map((v: { name: string; verdict: string }) => [v.name, v.verdict])).toEqual([['one', 'pass'], ['two', 'fail']])
+      expect(s.variants[1].expectations).toEqual([expect.objectContaining({ name: 'the target started', status: 'fail', reason: expect.stringMatching(/it exited with code 4/) })])
+      expect(s.variants[1].target).toMatchObject({ ended: 'did-not-start', logTail: expect.stringMatching(/second start refused/) })
+      expect(s.keptHomes).toHaveLength(1)
+      expect(readFileSync(path.join(s.keptHomes[0].home, 'target.log'), 'utf8')).toMatch(/second start refused/)
+      rmSync(s.keptHomes[0].home, { recursive: true, force: true })
+      expect(r.stderr).not.toMatch(/internal error/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  it('stops the target\'s whole process group when qcc-lab itself is interrupted (Ctrl-C)', async () => {
+    const marker = `qcc-lab-interrupted-${process.pid}`
+    // The qcc-lab profile's 30 s recovery keeps breaker-recovery running long enough to interrupt it.
+    const child = spawn(process.execPath, [bin, 'run', 'breaker-recovery', '--no-progress', '--target-profile', 'qcc-lab', '--target-cmd', `${bundled()} --log-file {home}/${marker}.log`], { stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } })
+    const exited = once(child, 'exit')
+    // The target's processes (its command line names the marker too), not qcc-lab itself.
+    const targets = (): number[] => alive(marker).filter((pid) => pid !== child.pid)
+    const deadline = Date.now() + 20_000
+    while (targets().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(targets().length).toBeGreaterThanOrEqual(1)
+    // Give the target a moment to be listening: qcc-lab is then inside its run, its handler installed.
+    await new Promise((r) => setTimeout(r, 1_000))
+    child.kill('SIGINT')
+    const [code] = await exited
+    expect(code).toBe(130)
+    expect(targets()).toEqual([])
   }, 60_000)
 
   it('refuses an unknown target profile and a bad profile file, naming the field', async () => {

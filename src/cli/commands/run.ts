@@ -11,7 +11,7 @@ import { formatMarkdown } from '../../harness/report/format-markdown.ts'
 import type { Scenario } from '../../harness/scenario/schema.ts'
 import { runScenario, type RunEvent, type TargetSpec } from '../../harness/runner/run-scenario.ts'
 import { builtinTargetProfiles, loadTargetProfile, targetProfileYaml } from '../../harness/runner/target-profile.ts'
-import { qccLayouts, type QccLayout } from '../../harness/runner/target.ts'
+import { checkTargetCommand, qccLayouts, stopAllTargets, type QccLayout } from '../../harness/runner/target.ts'
 import { summarizeVariant } from '../../harness/report/summarize.ts'
 import { buildRunReport } from '../../harness/report/build-report.ts'
 import { formatRunSummary, formatScenario } from '../../harness/report/format-terminal.ts'
@@ -27,6 +27,7 @@ interface RunFlags {
   readonly configLayout: QccLayout
   readonly strict?: boolean
   readonly targetStopMs: number
+  readonly targetStartMs: number
   readonly junit?: string
   readonly markdown?: string
   readonly profile?: string[]
@@ -43,7 +44,8 @@ export function selectVariants(scenario: Scenario, names: readonly string[] | un
   const picked = new Set<string>()
   for (const n of names) {
     const byName = scenario.variants.filter((v) => v.name === n)
-    const matches = byName.length > 0 ? byName : scenario.variants.filter((v) => !v.contract && v.connector.profile === n)
+    // `contract` selects each scenario's contract variants, whatever they are called.
+    const matches = byName.length > 0 ? byName : n === 'contract' ? scenario.variants.filter((v) => v.contract) : scenario.variants.filter((v) => !v.contract && v.connector.profile === n)
     if (matches.length === 0) {
       throw new UsageError(`Failed to select variant "${n}" in scenario ${scenario.name}: it has ${scenario.variants.map((v) => v.name).join(', ')}.`)
     }
@@ -79,6 +81,7 @@ function targetSpec(flags: RunFlags): { spec: TargetSpec; cleanup: () => void } 
   const command = flags.targetCmd
   if (command === undefined) return undefined
   if (!/\{port\}/.test(command)) throw new UsageError('--target-cmd must contain {port} (and usually {config} and {cluster}), e.g. "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home}".')
+  checkTargetCommand(command, ['config', 'cluster', 'port', 'home', 'profile'])
   const profile = loadTargetProfile(flags.targetProfile)
   let profileFile = path.resolve(flags.targetProfile)
   let cleanup = (): void => undefined
@@ -89,7 +92,7 @@ function targetSpec(flags: RunFlags): { spec: TargetSpec; cleanup: () => void } 
     writeFileSync(profileFile, targetProfileYaml(profile))
     cleanup = () => rmSync(dir, { recursive: true, force: true })
   }
-  return { spec: { command, profile, profileFile, layout: flags.configLayout, stopTimeoutMs: flags.targetStopMs }, cleanup }
+  return { spec: { command, profile, profileFile, layout: flags.configLayout, stopTimeoutMs: flags.targetStopMs, startTimeoutMs: flags.targetStartMs }, cleanup }
 }
 
 export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promise<number> {
@@ -97,7 +100,17 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const startedAt = new Date().toISOString()
   if (flags.all && scenarioArgs.length > 0) throw new UsageError('Give either scenario names or --all, not both.')
   if (!flags.all && scenarioArgs.length === 0) throw new UsageError('Name at least one scenario (see `qcc-lab list`), or use --all.')
-  if (flags.targetCmd === undefined && flags.strict) throw new UsageError('--strict applies to target mode only (with --target-cmd).')
+  if (flags.targetCmd === undefined) {
+    // Target-mode options without a target: a mistake, never silently ignored.
+    const given = [
+      flags.strict ? '--strict' : undefined,
+      flags.targetProfile !== 'qcc' ? '--target-profile' : undefined,
+      flags.configLayout !== 'qcc' ? '--config-layout' : undefined,
+      flags.targetStopMs !== 10_000 ? '--target-stop-ms' : undefined,
+      flags.targetStartMs !== 20_000 ? '--target-start-ms' : undefined,
+    ].filter((f): f is string => f !== undefined)
+    if (given.length > 0) throw new UsageError(`${given.join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to target mode only (with --target-cmd).`)
+  }
   const names = flags.all ? await listBundledScenarios() : scenarioArgs
   // Load and validate every scenario before running any: a typo in the third file fails in milliseconds.
   const scenarios: Scenario[] = []
@@ -110,6 +123,18 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const color = useColor(out, flags.color)
   const onEvent = progressPrinter(flags.progress !== false)
   const reports: ScenarioReport[] = []
+  // Ctrl-C or a CI cancel: stop the target's whole process group and remove its files before leaving.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\nqcc-lab: ${signal}; stopping the target proxy and the fake upstreams…\n`)
+    void stopAllTargets().finally(() => {
+      target?.cleanup()
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    })
+  }
+  if (target) {
+    process.once('SIGINT', interrupted)
+    process.once('SIGTERM', interrupted)
+  }
   try {
     if (target) {
       const c = target.spec.profile.constants
@@ -150,6 +175,8 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
       }
     }
   } finally {
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
     target?.cleanup()
   }
   const report: RunReport = buildRunReport({
@@ -168,6 +195,12 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   }
   if (flags.junit !== undefined) await writeFile(flags.junit, formatJunit(report))
   if (flags.markdown !== undefined) await writeFile(flags.markdown, formatMarkdown(report))
+  const variants = reports.flatMap((r) => r.variants)
+  if (target && variants.length > 0 && variants.every((v) => v.target?.ended === 'did-not-start')) {
+    const first = variants[0]!.expectations[0]?.reason ?? 'it did not start'
+    for (const r of reports) for (const k of r.keptHomes ?? []) rmSync(k.home, { recursive: true, force: true })
+    throw new UsageError(`The target proxy never started, for any variant: ${first}\n${variants[0]!.target?.logTail ?? ''}`.trim())
+  }
   if (report.verification.ran === 0) {
     process.stderr.write('qcc-lab: no selected variant could run against the target (all bundled-only); nothing was verified.\n')
     return 2
@@ -192,6 +225,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--config-layout <layout>', 'how the cache.json handed to the target is laid out: qcc (as qcc init/add/endpoint add leave it; the first plain profile is the default), null-default (default_profile null), cluster-default (the cluster is the default)').choices([...qccLayouts]).default('qcc'))
     .option('--strict', 'target mode: a bundled-only variant fails the run instead of being skipped')
     .option('--target-stop-ms <n>', 'target mode: how long the target gets after SIGTERM (to its whole process group) before SIGKILL', parseIntOption('--target-stop-ms', 0, 600_000), 10_000)
+    .option('--target-start-ms <n>', 'target mode: how long the target may take to open its port (a uvx or Python start can be slow)', parseIntOption('--target-start-ms', 100, 600_000), 20_000)
     .option('--no-color', 'no colour (also: NO_COLOR=1, or output is not a terminal)')
     .option('--no-progress', 'no progress lines on stderr')
     .addHelpText('after', `

@@ -8,7 +8,8 @@ import type { ExpectationResult } from '../report/types.ts'
  */
 export type Metrics = (path: string) => number | undefined
 
-export function evaluate(metrics: Metrics, expectations: readonly Expectation[]): ExpectationResult[] {
+/** `whyNot(path)`: why a metric has no value in this run (for the report of a not-evaluable expectation). */
+export function evaluate(metrics: Metrics, expectations: readonly Expectation[], whyNot: (path: string) => string = () => 'no value in this run'): ExpectationResult[] {
   return expectations.map((e) => {
     const actual = metrics(e.metric)
     const rhs = e.operand.kind === 'number' ? e.operand.value : metrics(e.operand.path)
@@ -16,6 +17,7 @@ export function evaluate(metrics: Metrics, expectations: readonly Expectation[])
     const status = actual === undefined || rhs === undefined ? 'n/a' : compare(actual, e.op, rhs) ? 'pass' : 'fail'
     return {
       name: e.name, check: e.check, status, pass: status === 'pass', expected, actual: actual ?? null,
+      ...(status === 'n/a' ? { reason: whyNot(actual === undefined ? e.metric : (e.operand as { path: string }).path) } : {}),
       ...(e.implicit ? { implicit: true } : {}),
     }
   })

@@ -29,6 +29,8 @@ const latencyFields = ['p50', 'p90', 'p99', 'max', 'mean'] as const
 export const metricPaths = [
   'requests',
   'ok',
+  'delivered',
+  'streamed',
   'failures.total',
   'attempts.total',
   'attempts.staleSocket',
@@ -191,5 +193,6 @@ export function compare(actual: number, op: ComparisonOp, expected: number): boo
 /** What every contract checks besides its own expectations: the target really forwarded the traffic. */
 export const contractTrafficChecks: readonly Expectation[] = [
   { name: 'traffic reached the upstreams', check: 'upstream.received >= 1', metric: 'upstream.received', op: '>=', operand: { kind: 'number', value: 1 }, implicit: true },
-  { name: 'every client success was answered by an upstream', check: 'upstream.ok >= ok', metric: 'upstream.ok', op: '>=', operand: { kind: 'metric', path: 'ok' }, implicit: true },
+  { name: 'every client success is an upstream\'s answer to that very request', check: 'delivered == ok', metric: 'delivered', op: '==', operand: { kind: 'metric', path: 'ok' }, implicit: true },
+  { name: 'no request was processed twice upstream', check: 'upstream.duplicates == 0', metric: 'upstream.duplicates', op: '==', operand: { kind: 'number', value: 0 }, implicit: true },
 ]

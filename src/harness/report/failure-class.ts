@@ -6,7 +6,7 @@
 import type { Sample } from '../workload/run-workload.ts'
 
 /** Client-visible failure classes besides `http-<status>` and `client:<outcome>`. */
-export const clientFailureClasses = ['total', 'no-endpoint', 'truncated-stream', 'sse-error', 'error-body', 'skipped'] as const
+export const clientFailureClasses = ['total', 'no-endpoint', 'truncated-stream', 'sse-error', 'error-body', 'wrong-answer', 'skipped'] as const
 
 /**
  * Answers that say "no endpoint was tried", as proxies word it: qcc's `502 All 0 endpoints failed`,
@@ -30,8 +30,9 @@ export function failureClass(sample: Sample): string | undefined {
   const status = sample.status ?? 0
   if (status >= 200 && status < 300) {
     if (sample.sseError) return 'sse-error'
-    if (sample.sseComplete === false) return 'truncated-stream'
     if (sample.bodyError) return 'error-body'
+    if (sample.wrongAnswer) return 'wrong-answer'
+    if (sample.sseComplete === false) return 'truncated-stream'
     return undefined
   }
   if (isNoEndpointAnswer(status, sample.errorBody)) return 'no-endpoint'

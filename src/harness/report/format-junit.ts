@@ -39,8 +39,15 @@ export function formatJunit(report: RunReport): string {
       }
     }
     for (const n of s.bundledOnly) {
-      suiteSkipped++
-      cases.push(`    <testcase classname="${xmlEscape(`${s.name}.${n.variant}`)}" name="bundled-only: not run against the target" time="0">\n      <skipped message="${xmlEscape(n.reason)}"/>\n    </testcase>`)
+      const head = `    <testcase classname="${xmlEscape(`${s.name}.${n.variant}`)}" name="bundled-only: not run against the target" time="0">`
+      if (report.target?.strict) {
+        // --strict: a variant that could not be verified against the target fails the run.
+        suiteFailures++
+        cases.push(`${head}\n      <failure message="${xmlEscape(`--strict: ${n.reason}`)}" type="BundledOnly">${xmlEscape(n.reason)}</failure>\n    </testcase>`)
+      } else {
+        suiteSkipped++
+        cases.push(`${head}\n      <skipped message="${xmlEscape(n.reason)}"/>\n    </testcase>`)
+      }
     }
     const suiteTests = s.variants.reduce((n, v) => n + v.expectations.length, 0) + s.bundledOnly.length
     tests += suiteTests

@@ -13,6 +13,7 @@ export function formatMarkdown(report: RunReport): string {
   const what = report.target
     ? `target \`${cell(report.target.command)}\` (profile ${report.target.profile}, layout ${report.target.layout}) · verified ${ver.ran}/${ver.total} · ${ver.bundledOnly} bundled-only`
     : `${ver.ran} variant(s)`
+  if (report.target?.strict && ver.bundledOnly > 0) out.push(`❌ --strict: ${ver.bundledOnly} bundled-only variant(s) could not be verified against the target, which fails the run.`, '')
   out.push(`${report.scenarios.length} scenario run(s), ${what}${ver.notEvaluable > 0 ? ` · ${ver.notEvaluable} expectation(s) not evaluable` : ''} in ${(report.durationMs / 1000).toFixed(1)} s · node ${env.node} · undici ${env.undici} · ${env.cpus} CPUs`, '')
   out.push('| | scenario | variant | requests | client failures | stale-socket attempts | retries | upstream recv | upstream conns | p50 ms | p99 ms |')
   out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')

@@ -94,11 +94,15 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
     }
     for (const e of v.expectations) {
       if (e.status === 'n/a') {
-        lines.push(c.dim(`    – ${e.name} (not evaluable here: ${notEvaluableWhy(e.check, v.mode)})`))
+        lines.push(c.dim(`    – ${e.name} (not evaluable here: ${e.reason ?? 'no value in this run'})`))
         continue
       }
       const mark = e.pass ? c.green('✓') : c.red('✗')
-      lines.push(`    ${mark} ${e.name}${e.implicit ? c.dim(' [contract]') : ''} ${c.dim(`(expected ${e.expected}, got ${e.actual})`)}`)
+      lines.push(`    ${mark} ${e.name}${e.implicit ? c.dim(' [contract]') : ''} ${c.dim(e.actual === null && e.reason ? `(${e.reason})` : `(expected ${e.expected}, got ${e.actual})`)}`)
+    }
+    if (v.verdict === 'fail' && v.target && v.target.logTail.trim() !== '') {
+      lines.push(c.dim(`    the target's own output (it ${v.target.ended === 'did-not-start' ? 'did not start' : `was ${v.target.ended === 'exited' ? 'already gone at the end' : v.target.ended} when stopped`}), last lines:`))
+      for (const l of v.target.logTail.trim().split('\n').slice(-6)) lines.push(c.dim(`      | ${l.slice(0, 200)}`))
     }
     if (options.diagnose !== false && v.verdict === 'fail') {
       for (const d of v.diagnosis) lines.push(c.dim(`      ${d.explanation}`))
@@ -109,11 +113,6 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
   return lines.join('\n')
 }
 
-export function notEvaluableWhy(check: string, mode: 'bundled' | 'target'): string {
-  if (/^\s*(attempts|causes)\./.test(check) || /(attempts|causes)\.[\w:-]+\s*$/.test(check)) return 'attempt events exist for the bundled proxy only'
-  if (/stats\./.test(check)) return mode === 'target' ? 'the target does not serve this /__qcc__/stats field' : 'the proxy\'s stats have no such value'
-  return 'no value in this run'
-}
 
 export function formatRunSummary(report: RunReport, options: TerminalOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 })

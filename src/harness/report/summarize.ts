@@ -107,9 +107,16 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     const s = summarizeLedgers([{ name: u.name, entries: u.entries, connections: u.connections.length }], isClient)
     return [u.name, { received: s.received, answered: s.answered, ok: s.ok, dropped: s.dropped, probes: s.probes, connections: s.connections }]
   }))
+  // Proof of forwarding: the fake upstreams name each message after the request it answers.
+  const ownAnswer = (s: Sample): boolean => s.messageId?.endsWith(`_${s.requestId}`) === true
+  const delivered = record.samples.filter((s) => failureClass(s) === undefined && ownAnswer(s)).length
+  // Streams that reached the client as the upstream sent them (its message_start), however they ended.
+  const streamed = record.samples.filter((s) => (s.sseEvents ?? 0) >= 1 && ownAnswer(s)).length
   const base = {
     requests: record.samples.length,
     ok,
+    delivered,
+    streamed,
     failures,
     causes,
     attempts,
@@ -119,8 +126,19 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     ttfbMs,
     firstEventMs,
   }
+  const timed: Record<string, number> = { latencyMs: sent.length, ttfbMs: sent.filter((s) => s.ttfbMs !== undefined).length, firstEventMs: firstEvents.length }
+  const whyNot = (path: string): string => {
+    if (!bundled && isBundledOnlyMetric(path)) return 'attempt events exist for the bundled proxy only'
+    const root = path.split('.')[0]!
+    if (root === 'stats') return record.proxyStats === undefined ? 'the proxy did not serve /__qcc__/stats' : `the proxy's /__qcc__/stats has no number at ${path.slice('stats.'.length)}`
+    if (timed[root] === 0) return root === 'firstEventMs' ? 'no SSE stream delivered an event' : root === 'ttfbMs' ? 'no request got a response head' : 'no request was sent'
+    return 'no value in this run'
+  }
   const metrics = (path: string): number | undefined => {
     if (!bundled && isBundledOnlyMetric(path)) return undefined
+    const [root, ...rest] = path.split('.') as [string, ...string[]]
+    // A percentile of nothing is no number, not 0 (which would pass every "< x").
+    if (timed[root] === 0) return undefined
     if (path === 'failures.total') return failed.length
     if (path.startsWith('failures.')) return failures[path.slice('failures.'.length)] ?? 0
     if (path.startsWith('causes.')) return causes[path.slice('causes.'.length)] ?? 0
@@ -130,11 +148,12 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
       const cut = rest.lastIndexOf('.')
       return numericAt(upstreams, [rest.slice(0, cut), rest.slice(cut + 1)])
     }
-    const [root, ...rest] = path.split('.')
     if (root === 'stats') return numericAt(record.proxyStats, rest)
-    return numericAt(base, [root!, ...rest])
+    return numericAt(base, [root, ...rest])
   }
-  const results = evaluate(metrics, record.contract ? [...contractTrafficChecks, ...expectations] : expectations)
+  const results = record.target?.startError !== undefined
+    ? [{ name: 'the target started', check: 'target started', status: 'fail' as const, pass: false, expected: 'its port open', actual: null, reason: record.target.startError }]
+    : evaluate(metrics, record.contract ? [...contractTrafficChecks, ...expectations] : expectations, whyNot)
 
   const urls = new Map(record.upstreams.flatMap((u) => (u.url ? [[u.url.replace(/\/+$/, ''), u.name] as const] : [])))
   const endpointNames = endpointNamesOf(record.proxyStats, urls)
@@ -172,5 +191,6 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     expectations: results,
     diagnosis,
     errorTexts,
+    ...(record.target ? { target: { ended: record.target.ended, logTail: record.target.logTail } } : {}),
   }
 }

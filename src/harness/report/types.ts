@@ -16,6 +16,8 @@ export interface ExpectationResult {
   readonly actual: number | null
   /** Added by qcc-lab (a contract's traffic check), not written in the scenario. */
   readonly implicit?: boolean
+  /** Why it could not be evaluated (status n/a). */
+  readonly reason?: string
 }
 
 /** What happened on the wire to one failed request, from the proxy's attempts and the upstream ledger. */
@@ -39,6 +41,10 @@ export interface VariantReport {
   readonly timeline: { readonly gapMs: number; readonly requestTimeoutMs: number; readonly maxDurationMs: number }
   readonly requests: number
   readonly ok: number
+  /** Client successes whose body is an upstream's own answer to that very request (its message id names it). */
+  readonly delivered: number
+  /** SSE streams that reached the client as that request's upstream stream (its message_start), however they ended. */
+  readonly streamed: number
   /** Client-visible failures by class (the same classes whichever proxy answered). */
   readonly failures: Readonly<Record<string, number>>
   /** Client-visible failures by what the bundled proxy met upstream (its last attempt's outcome); empty for a target. */
@@ -67,6 +73,8 @@ export interface VariantReport {
   readonly expectations: readonly ExpectationResult[]
   /** Up to 5 failed requests, explained. */
   readonly diagnosis: readonly FailedRequestDiagnosis[]
+  /** Target mode: how the target ended (`exited`, `terminated`, `killed`, `did-not-start`) and the end of its own output. */
+  readonly target?: { readonly ended: string; readonly logTail: string }
   /** What the client was told when a request failed (error bodies, connection errors), most frequent first. */
   readonly errorTexts: ReadonlyArray<{ readonly text: string; readonly count: number }>
 }

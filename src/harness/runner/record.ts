@@ -34,7 +34,10 @@ export interface VariantRecord {
   }>
   /** The proxy's /__qcc__/stats at the end; undefined when a target did not answer it. */
   readonly proxyStats: ProxyStats | unknown
-  /** Target mode: the target's home (config, its own log) while it is kept, and how the target stopped. */
-  readonly target?: { readonly home?: string; readonly ended: string; readonly logTail: string }
+  /**
+   * Target mode: the target's home (config, its own log) while it is kept, how the target stopped, the
+   * end of its output, and why it did not start when it did not (then nothing else ran).
+   */
+  readonly target?: { readonly home?: string; readonly ended: string; readonly logTail: string; readonly startError?: string }
   readonly durationMs: number
 }

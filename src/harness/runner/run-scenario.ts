@@ -14,11 +14,11 @@ import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
 import { runWorkload } from '../workload/run-workload.ts'
-import { startTargetProcess, type QccLayout } from './target.ts'
-import { bundledConstants, type TargetProfile } from './target-profile.ts'
+import { startTargetProcess, TargetStartError, type QccLayout } from './target.ts'
+import type { TargetProfile } from './target-profile.ts'
 import { collectProxyEvents } from '../report/collect.ts'
 import { resolveWorkload, type Scenario } from '../scenario/schema.ts'
-import { resolveDurationsDeep } from '../scenario/constants.ts'
+import { bundledConstants, resolveDurationsDeep } from '../scenario/constants.ts'
 import type { VariantRecord } from './record.ts'
 
 export type RunEvent =
@@ -88,10 +88,26 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     let collector: ReturnType<typeof collectProxyEvents> | undefined
     let stopTarget: (() => Promise<NonNullable<VariantRecord['target']>>) | undefined
     if (target) {
-      const proc = await startTargetProcess({
-        command: target.command, cluster: scenario.name, endpoints, layout: target.layout,
-        placeholders: { profile: target.profileFile }, startTimeoutMs: target.startTimeoutMs, stopTimeoutMs: target.stopTimeoutMs,
-      })
+      let proc
+      try {
+        proc = await startTargetProcess({
+          command: target.command, cluster: scenario.name, endpoints, layout: target.layout,
+          placeholders: { profile: target.profileFile }, startTimeoutMs: target.startTimeoutMs, stopTimeoutMs: target.stopTimeoutMs,
+        })
+      } catch (err) {
+        if (!(err instanceof TargetStartError)) throw err
+        // A failed variant, not a failed run: the other variants still run; this one's home is kept.
+        const durationMs = performance.now() - started
+        options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
+        return {
+          scenario: scenario.name, variant: variant.name, description: variant.description, contract: variant.contract,
+          seed, repeat, samples: [], mode: 'target', constants, workload, attempts: [], requests: [],
+          upstreams: upstreams.map((u) => ({ name: u.name, url: u.url, entries: [], connections: [] })),
+          proxyStats: undefined,
+          target: { home: err.home, ended: 'did-not-start', logTail: err.output, startError: err.message.split('\n')[0]! },
+          durationMs,
+        }
+      }
       let stopped: NonNullable<VariantRecord['target']> | undefined
       stopTarget = async () => {
         if (!stopped) {

@@ -18,6 +18,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
+import { closest } from '../gate/expectation.ts'
 import { freePort } from '../../shared/ports.ts'
 import { endpointId } from '../../proxy/config.ts'
 
@@ -171,6 +172,45 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 const placeholderName = /^[A-Za-z_][A-Za-z0-9_-]*$/
 const builtIns = ['config', 'cluster', 'port', 'home'] as const
 
+/**
+ * Checks a target command before anything starts: every `{name}` must be one the run fills in (a typo is
+ * exit 2 with the nearest name), and none may sit inside quotes (values are filled in shell-quoted
+ * already: `"{home}/x"` would put the quotes into the path).
+ */
+export function checkTargetCommand(template: string, known: readonly string[]): void {
+  for (const m of template.matchAll(/\{([A-Za-z_][A-Za-z0-9_-]*)\}/g)) {
+    const name = m[1]!
+    if (!known.includes(name)) {
+      const near = closest(name, known)
+      throw new UsageError(`--target-cmd: unknown placeholder {${name}}${near ? `; did you mean {${near}}?` : ''} (placeholders: ${known.map((k) => `{${k}}`).join(' ')})`)
+    }
+  }
+  for (const quoted of template.matchAll(/"[^"]*"|'[^']*'/g)) {
+    const inside = /\{([A-Za-z_][A-Za-z0-9_-]*)\}/.exec(quoted[0])
+    if (inside) throw new UsageError(`--target-cmd: {${inside[1]}} is inside quotes (${quoted[0]}); placeholders are filled in shell-quoted already, so write it without quotes (e.g. --config {config}, or {home}/.fastcc/cache.json).`)
+  }
+}
+
+/** Every target this process started and has not stopped yet: stopped by {@link stopAllTargets} on Ctrl-C. */
+const live = new Set<TargetProcess>()
+
+/** Stops every target still running (SIGTERM, then SIGKILL to its group) and removes its home. */
+export async function stopAllTargets(): Promise<void> {
+  await Promise.allSettled([...live].map((t) => t.stop()))
+}
+
+/** A target that did not come up: its home (config, its own output) is kept for a look. */
+export class TargetStartError extends QccLabError {
+  readonly home: string
+  readonly output: string
+  constructor(message: string, home: string, output: string) {
+    super('TARGET_FAILED', message)
+    this.name = 'TargetStartError'
+    this.home = home
+    this.output = output
+  }
+}
+
 /** Fills every `{name}` that `values` has, shell-quoted; any other `{name}` is left as it is. */
 export function fillCommand(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_-]*)\}/g, (m, key: string) => {
@@ -307,6 +347,22 @@ export async function startTargetProcess(options: StartTargetOptions): Promise<T
   }
   const pgid = child.pid
 
+  const url = `http://127.0.0.1:${port}`
+  const handle: TargetProcess = {
+    url, home, configFile, logFile, pgid,
+    async stats() {
+      try {
+        const res = await request(`${url}/__qcc__/stats`, { signal: AbortSignal.timeout(2_000) })
+        const body = await res.body.text()
+        return res.statusCode === 200 ? JSON.parse(body) : undefined
+      } catch {
+        return undefined
+      }
+    },
+    stop: (o) => stop(o),
+    log: () => log(),
+  }
+  live.add(handle)
   let finalLog: string | undefined
   const log = (): string => {
     if (finalLog !== undefined) return finalLog
@@ -322,6 +378,7 @@ export async function startTargetProcess(options: StartTargetOptions): Promise<T
         return ended
       } finally {
         finalLog = log()
+        live.delete(handle)
         if (!stopOptions.keepHome) rmSync(home, { recursive: true, force: true })
       }
     })().then((ended) => (stopOptions.keepHome ? { ended, home } : { ended }))
@@ -335,40 +392,10 @@ export async function startTargetProcess(options: StartTargetOptions): Promise<T
     if (gone || Date.now() > deadline) {
       const why = gone ? `it exited with code ${exitCode}` : `port ${port} did not open within ${startTimeoutMs} ms`
       const output = log().trim().split('\n').slice(-8).join('\n')
-      await stop()
-      throw new QccLabError('TARGET_FAILED', `Failed to start the target proxy (${why}). Command: ${command}\n${output}`)
+      await stop({ keepHome: true })
+      throw new TargetStartError(`Failed to start the target proxy (${why}). Command: ${command}\n${output}`, home, output)
     }
     await sleep(50)
   }
-  const url = `http://127.0.0.1:${port}`
-  return {
-    url, home, configFile, logFile, pgid,
-    async stats() {
-      try {
-        const res = await request(`${url}/__qcc__/stats`, { signal: AbortSignal.timeout(2_000) })
-        const body = await res.body.text()
-        return res.statusCode === 200 ? JSON.parse(body) : undefined
-      } catch {
-        return undefined
-      }
-    },
-    stop,
-    log,
-  }
-}
-
-export interface RunningTarget {
-  readonly url: string
-  /** `/__qcc__/stats` if the target answers it. */
-  stats(): Promise<unknown>
-  stop(): Promise<void>
-}
-
-/**
- * @deprecated Use {@link startTargetProcess}. Kept for run-scenario.ts until it switches: the
- * `cluster-default` layout it always wrote, the default timeouts.
- */
-export async function startTarget(command: string, cluster: string, endpoints: readonly TargetEndpoint[], options: { readonly startTimeoutMs?: number } = {}): Promise<RunningTarget> {
-  const t = await startTargetProcess({ command, cluster, endpoints, layout: 'cluster-default', startTimeoutMs: options.startTimeoutMs })
-  return { url: t.url, stats: () => t.stats(), stop: async () => { await t.stop() } }
+  return handle
 }

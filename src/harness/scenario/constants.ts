@@ -8,6 +8,8 @@
  * one contract runs in 2 s against the bundled proxy tuned for tests and in a minute against qcc.
  */
 import { z } from 'zod'
+import { clusterDefaults } from '../../proxy/config.ts'
+import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 
 export interface ProxyConstants {
   /** qcc: at most 5 attempts per request, at most 2 per endpoint. */
@@ -88,9 +90,32 @@ export function mentionsConstant(value: unknown): boolean {
   return false
 }
 
-/** Shows a duration as written: `150 ms` or `recoverMs + 800 ms`. */
-export function formatDuration(d: Duration): string {
+/** Shows a duration as written (defaults may be absent, as in a raw fault spec): `150 ms`, `recoverMs + 800 ms`. */
+export function formatDuration(d: number | { readonly constant: string; readonly times?: number; readonly plusMs?: number }): string {
   if (typeof d === 'number') return `${d} ms`
-  const base = d.times === 1 ? d.constant : `${d.times} × ${d.constant}`
-  return d.plusMs === 0 ? base : `${base} ${d.plusMs < 0 ? '−' : '+'} ${Math.abs(d.plusMs)} ms`
+  const times = d.times ?? 1
+  const plus = d.plusMs ?? 0
+  const base = times === 1 ? d.constant : `${times} × ${d.constant}`
+  return plus === 0 ? base : `${base} ${plus < 0 ? '−' : '+'} ${Math.abs(plus)} ms`
+}
+
+/** The bundled proxy's constants for one variant: its settings over the proxy's defaults. */
+export function bundledConstants(settings: BundledSettings, connector: ConnectorSelection): ProxyConstants {
+  return {
+    attempts: { ...clusterDefaults.attempts, ...settings.attempts },
+    breaker: { ...clusterDefaults.breaker, ...settings.breaker },
+    verifierIntervalMs: settings.verifier?.intervalMs ?? clusterDefaults.verifier.intervalMs,
+    recoverMs: settings.recoverAfterMs ?? clusterDefaults.recoverAfterMs,
+    headersTimeoutMs: settings.headersTimeoutMs ?? resolveConnector(connector).settings.headersTimeoutMs,
+  }
+}
+
+
+/** The part of a variant's proxy settings that the constants come from. */
+export interface BundledSettings {
+  readonly attempts?: { readonly max?: number; readonly perEndpoint?: number }
+  readonly breaker?: { readonly threshold?: number; readonly openMs?: number }
+  readonly verifier?: { readonly intervalMs?: number }
+  readonly recoverAfterMs?: number
+  readonly headersTimeoutMs?: number
 }

@@ -10,8 +10,7 @@ import { parseCheck, type Expectation } from '../gate/expectation.ts'
 import { scenarioSchema, type ProxySettings, type Scenario } from './schema.ts'
 import { compatNames, resolveCompat } from '../../proxy/compat.ts'
 import type { ConnectorSelection } from '../../proxy/connector/profiles.ts'
-import { bundledConstants } from '../runner/target-profile.ts'
-import { resolveDurationsDeep } from './constants.ts'
+import { bundledConstants, resolveDurationsDeep } from './constants.ts'
 
 export function parseScenario(text: string, file: string, fallbackName: string): Scenario {
   const yaml = parseYaml(text)

@@ -43,6 +43,13 @@ export interface Sample {
   readonly sseComplete?: boolean
   /** A 2xx JSON answer whose body is an error (`{"type":"error"}` or `{"error":…}`). */
   readonly bodyError?: boolean
+  /**
+   * A 2xx whose body is no Messages API answer at all: empty, not JSON, JSON without a message, an SSE
+   * stream without message_start, or a stream answered as JSON (or the reverse).
+   */
+  readonly wrongAnswer?: boolean
+  /** The message id of a 2xx answer (JSON `id`, or the `message_start` event's). */
+  readonly messageId?: string
   /** The first 500 characters of a non-2xx body. */
   readonly errorBody?: string
   /** Not sent because the run's time budget ran out. */
@@ -105,16 +112,20 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
           if (sse && firstEventMs === undefined && /(^|\n)event: [^\n]*\n(?:[^\n]+\n)*\n/.test(text)) firstEventMs = performance.now() - start
         }
       } catch (err) {
-        // The head had arrived: the body was cut.
+        // The head had arrived: the body was cut. What arrived before the cut still counts as seen.
+        const begun = sse ? readAnswer(text, true) : undefined
         return {
           index, requestId, startMs: start - t0, latencyMs: performance.now() - start, ttfbMs, status: res.statusCode,
           ...(firstEventMs !== undefined ? { firstEventMs } : {}),
+          ...(sse ? { sseEvents: countEvents(text), sseComplete: false } : {}),
+          ...(begun?.messageId !== undefined ? { messageId: begun.messageId } : {}),
           clientError: classifyError(err, { reusedConnection: false, responseStarted: true }),
           clientErrorMessage: (err as Error).message,
         }
       }
       const latencyMs = performance.now() - start
       const ok = res.statusCode >= 200 && res.statusCode < 300
+      const answer = ok ? readAnswer(text, sse) : undefined
       return {
         index, requestId, startMs: start - t0, latencyMs, ttfbMs, status: res.statusCode,
         ...(sse ? {
@@ -123,7 +134,9 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
           sseComplete: /^event: message_stop$/m.test(text),
           ...(firstEventMs !== undefined ? { firstEventMs } : {}),
         } : {}),
-        ...(ok && !sse && isErrorBody(text) ? { bodyError: true } : {}),
+        ...(answer?.kind === 'error' ? { bodyError: true } : {}),
+        ...(answer !== undefined && (answer.kind === 'other' || sse !== spec.stream) && answer.kind !== 'error' ? { wrongAnswer: true } : {}),
+        ...(answer?.messageId !== undefined ? { messageId: answer.messageId } : {}),
         ...(!ok ? { errorBody: text.slice(0, 500) } : {}),
       }
     } catch (err) {
@@ -155,13 +168,26 @@ export async function runWorkload(spec: WorkloadSpec, target: string, options: W
   return samples.sort((a, b) => a.index - b.index)
 }
 
-function isErrorBody(text: string): boolean {
-  if (!text.startsWith('{')) return false
+/** What a 2xx body is: a message (with its id), an error, or something else. */
+function readAnswer(text: string, sse: boolean): { kind: 'message' | 'error' | 'other'; messageId?: string } {
+  if (sse) {
+    const start = /^event: message_start\ndata: (.*)$/m.exec(text)
+    if (!start) return { kind: /^event: error$/m.test(text) ? 'error' : 'other' }
+    try {
+      const id = (JSON.parse(start[1]!) as { message?: { id?: unknown } }).message?.id
+      return { kind: 'message', ...(typeof id === 'string' ? { messageId: id } : {}) }
+    } catch {
+      return { kind: 'other' }
+    }
+  }
+  if (!text.startsWith('{')) return { kind: 'other' }
   try {
-    const body = JSON.parse(text) as { type?: unknown; error?: unknown }
-    return body.type === 'error' || (body.error !== undefined && body.error !== null)
+    const body = JSON.parse(text) as { type?: unknown; error?: unknown; id?: unknown }
+    if (body.type === 'error' || (body.error !== undefined && body.error !== null)) return { kind: 'error' }
+    if (body.type === 'message') return { kind: 'message', ...(typeof body.id === 'string' ? { messageId: body.id } : {}) }
+    return { kind: 'other' }
   } catch {
-    return false
+    return { kind: 'other' }
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { summarizeVariant } from '../../../src/harness/report/summarize.ts'
 import { failureClass } from '../../../src/harness/report/failure-class.ts'
-import { bundledConstants } from '../../../src/harness/runner/target-profile.ts'
+import { bundledConstants } from '../../../src/harness/scenario/constants.ts'
 import { percentile, summarizeLatency } from '../../../src/harness/report/stats.ts'
 import { parseCheck, type Expectation } from '../../../src/harness/gate/expectation.ts'
 import { evaluate } from '../../../src/harness/gate/evaluate.ts'
@@ -29,9 +29,9 @@ function record(): VariantRecord {
     constants: bundledConstants({}, { profile: 'naive-keepalive' }),
     workload: { requests: 3, concurrency: 1, stream: false, burst: 3, gapMs: 0, requestTimeoutMs: 10_000, maxDurationMs: 60_000 },
     samples: [
-      { index: 0, requestId: 'r0', startMs: 0, latencyMs: 1, status: 200 },
+      { index: 0, requestId: 'r0', startMs: 0, latencyMs: 1, status: 200, messageId: 'msg_u_1_r0' },
       { index: 1, requestId: 'r1', startMs: 1, latencyMs: 3, status: 502 },
-      { index: 2, requestId: 'r2', startMs: 4, latencyMs: 2, status: 200 },
+      { index: 2, requestId: 'r2', startMs: 4, latencyMs: 2, status: 200, messageId: 'msg_u_2_r2' },
     ],
     attempts: [
       attempt('r0', 'ok'),
@@ -103,6 +103,7 @@ describe('failureClass (what the client saw, whichever proxy answered)', () => {
     [{ status: 200, sseError: false, sseComplete: false }, 'truncated-stream'],
     [{ status: 200, sseError: false, sseComplete: true }, undefined],
     [{ status: 200, bodyError: true }, 'error-body'],
+    [{ status: 200, wrongAnswer: true }, 'wrong-answer'],
     [{ clientError: 'connection-reset' }, 'client:connection-reset'],
     [{ skipped: true }, 'skipped'],
   ] as const)('%o → %s', (over, expected) => {
@@ -135,12 +136,30 @@ describe('what a run cannot tell is n/a, never 0', () => {
     const v = summarizeVariant(stub, [check('failures.total == 0')])
     expect(v.expectations.map((e) => [e.name, e.status])).toEqual([
       ['traffic reached the upstreams', 'fail'],
-      ['every client success was answered by an upstream', 'fail'],
+      ['every client success is an upstream\'s answer to that very request', 'fail'],
+      ['no request was processed twice upstream', 'pass'],
       ['failures.total == 0', 'pass'],
     ])
     expect(v.verdict).toBe('fail')
     // The same checks hold for the real record.
     expect(summarizeVariant({ ...record(), contract: true }, []).expectations.every((e) => e.status === 'pass')).toBe(true)
+  })
+
+  it('fails a contract whose successes carry an answer made for another request (a cache, a canned reply)', () => {
+    const r = record()
+    const replayed: VariantRecord = { ...r, contract: true, samples: r.samples.map((s) => (s.requestId === 'r2' ? { ...s, messageId: 'msg_u_1_r0' } : s)) }
+    const v = summarizeVariant(replayed, [])
+    expect(v.delivered).toBe(1)
+    expect(v.expectations.find((e) => e.check === 'delivered == ok')).toMatchObject({ status: 'fail', actual: 1 })
+  })
+
+  it('reads a latency percentile of no requests as not evaluable, never 0', () => {
+    const v = summarizeVariant({ ...record(), samples: [] }, [check('latencyMs.p99 < 100'), check('ttfbMs.p99 < 100'), check('firstEventMs.p50 < 100')])
+    expect(v.expectations.map((e) => [e.status, e.reason])).toEqual([
+      ['n/a', 'no request was sent'],
+      ['n/a', 'no request got a response head'],
+      ['n/a', 'no SSE stream delivered an event'],
+    ])
   })
 })
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { fillCommand, groupAlive, qccCacheFor, startTarget, startTargetProcess, type TargetProcess } from '../../../src/harness/runner/target.ts'
+import { checkTargetCommand, fillCommand, groupAlive, qccCacheFor, startTargetProcess, TargetStartError, type TargetProcess } from '../../../src/harness/runner/target.ts'
 import { endpointId } from '../../../src/proxy/config.ts'
 
 const node = JSON.stringify(process.execPath)
@@ -105,6 +105,21 @@ describe('fillCommand', () => {
   })
 })
 
+describe('checkTargetCommand', () => {
+  const known = ['config', 'cluster', 'port', 'home', 'profile']
+  it('refuses an unknown placeholder with the nearest name', () => {
+    expect(() => checkTargetCommand('qcc proxy start --config {conifg} --port {port}', known)).toThrow(/unknown placeholder \{conifg\}; did you mean \{config\}\?/)
+  })
+  it('refuses a placeholder inside quotes, where the filled-in quotes would break it', () => {
+    expect(() => checkTargetCommand('run --config "{home}/.fastcc/cache.json" --port {port}', known)).toThrow(/\{home\} is inside quotes/)
+    expect(() => checkTargetCommand("run --config '{config}' --port {port}", known)).toThrow(/\{config\} is inside quotes/)
+  })
+  it('accepts the documented forms', () => {
+    expect(() => checkTargetCommand('HOME={home} qcc proxy start --cluster {cluster} --port {port}', known)).not.toThrow()
+    expect(() => checkTargetCommand('qcc-lab proxy start --config {config} --constants {profile} --port {port} --home {home}/x', known)).not.toThrow()
+  })
+})
+
 describe('startTargetProcess', () => {
   it('writes the config at {home}/cache.json and {home}/.fastcc/cache.json (0600, dirs 0700), fills placeholders, keeps HOME', async () => {
     const t = await start(`set -- {config} {home} {profile}; echo "config=$1 home=$2 profile=$3 HOME=$HOME NO_COLOR=$NO_COLOR EXTRA=$EXTRA"; exec ${listener(false)} {port}`, {
@@ -189,15 +204,14 @@ describe('startTargetProcess', () => {
     expect((await t.stop()).ended).toBe('exited')
   })
 
-  it('fails to start with the output when the command exits, and rejects a built-in placeholder name', async () => {
-    await expect(startTargetProcess({ command: 'echo broken {port}; exit 3', cluster: 'lab', endpoints })).rejects.toThrow(/it exited with code 3\)[^]*broken/)
+  it('fails to start with the output when the command exits, keeping its home to look at, and rejects a built-in placeholder name', async () => {
+    const err = await startTargetProcess({ command: 'echo broken {port}; exit 3', cluster: 'lab', endpoints }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TargetStartError)
+    expect((err as Error).message).toMatch(/it exited with code 3\)[^]*broken/)
+    const home = (err as TargetStartError).home
+    expect(readFileSync(path.join(home, 'target.log'), 'utf8')).toMatch(/^broken \d+$/m)
+    rmSync(home, { recursive: true, force: true })
     await expect(startTargetProcess({ command: 'true', cluster: 'lab', endpoints, placeholders: { port: '1' } })).rejects.toThrow(/"\{port\}" is built in/)
   })
 
-  it('keeps the old startTarget working (cluster-default layout)', async () => {
-    const t = await startTarget(`exec ${listener(false)} {port} # {config}`, 'lab', endpoints, { startTimeoutMs: 10_000 })
-    expect(await refused(t.url)).toBe(false)
-    await t.stop()
-    expect(await refused(t.url)).toBe(true)
-  })
 })
