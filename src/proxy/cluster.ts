@@ -68,6 +68,7 @@ export class Cluster {
   /** compat default-profile-fallback: the default profile's endpoints, outside the cluster. */
   readonly #fallback: readonly Endpoint[]
   readonly #defaultProfileName: string | undefined
+  readonly #defaultProfileLegacy: boolean
 
   constructor(config: ProxyConfig['cluster'], deps: { compat: Compat; log: ProxyLog; clock: () => number; random: () => number }) {
     this.name = config.name
@@ -109,6 +110,7 @@ export class Cluster {
     }
     this.endpoints = config.endpoints.map(make)
     this.#defaultProfileName = config.defaultProfile?.name
+    this.#defaultProfileLegacy = config.defaultProfile?.legacy === true
     this.#fallback = deps.compat.has('default-profile-fallback') ? (config.defaultProfile?.endpoints ?? []).map(make) : []
   }
 
@@ -148,7 +150,11 @@ export class Cluster {
       const why = candidates ? `${candidates.tier} endpoints refused by the healthy-only balancer (lb-healthy-only)` : `all ${this.endpoints.length} excluded, disabled or isolated`
       // qcc's "simple single-config mode": the first endpoint of the default profile not excluded by this
       // request, whatever its health or failure-queue state (spec §3.2).
-      const fallback = this.#fallback.find((e) => !exclude.has(e.id))
+      // A legacy profile's temporary endpoint is refused when its id is queued or circuit-open (qcc keys
+      // both by id, so the cluster's endpoint of the same id decides); a profile's endpoints are not checked.
+      const usable = (e: Endpoint): boolean => !exclude.has(e.id)
+        && (!this.#defaultProfileLegacy || (!this.queue.has(e.id) && (this.byId(e.id) ?? e).breaker.allows(now)))
+      const fallback = this.#fallback.find(usable)
       if (fallback) {
         this.#log.warn('lb.default-profile-fallback', `[${requestId}] cluster '${this.name}': no endpoint to try (${why}); falling back to the default profile '${this.#defaultProfileName}' (${fallback.id}), outside the cluster`)
         return fallback

@@ -60,7 +60,16 @@ export interface ClusterConfig {
    * falls back to when the cluster has nothing to offer (spec §3.2). Its endpoints, or one built from its
    * legacy base_url/api_key.
    */
-  readonly defaultProfile?: { readonly name: string; readonly endpoints: readonly EndpointConfig[] }
+  readonly defaultProfile?: {
+    readonly name: string
+    readonly endpoints: readonly EndpointConfig[]
+    /**
+     * The profile has no `endpoints`, only a legacy `base_url`/`api_key`: qcc then builds a temporary
+     * endpoint and refuses it when its id is excluded, in the failure queue or circuit-open; a profile
+     * with endpoints is used whatever their state.
+     */
+    readonly legacy?: boolean
+  }
 }
 
 export interface ProxyConfig {

@@ -27,6 +27,8 @@ interface StartFlags {
   readonly drainMs: number
   readonly readyMs: number
   readonly constants?: string
+  readonly allowHost?: string[]
+  readonly maxBodyBytes?: number
 }
 
 const bin = fileURLToPath(new URL('../../../bin/qcc-lab.js', import.meta.url))
@@ -157,6 +159,7 @@ function checkLogFile(file: string, source: 'flag' | 'config' | 'default', confi
 
 export async function proxyStart(flags: StartFlags): Promise<number> {
   const loaded = loadProxyConfig(flags.config, flags.cluster)
+  for (const w of loaded.warnings) process.stderr.write(`qcc-lab: warning: ${w}\n`)
   if (flags.host === undefined && loaded.host !== undefined && !isLoopback(loaded.host)) {
     throw new UsageError(`${flags.config}: host: "${loaded.host}" is not a loopback address; binding beyond this machine needs an explicit --host ${loaded.host} on the command line.`)
   }
@@ -187,10 +190,11 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
     compat: [...(loaded.cluster.compat ?? []), ...(flags.compat ?? [])],
   }
   // A target profile's constants (attempts, breaker, verifier, recovery, headers timeout), as declared.
-  const cluster = flags.constants === undefined ? selected : { ...clusterWithConstants(selected, loadTargetProfile(flags.constants).constants), compat: selected.compat }
+  const cluster = flags.constants === undefined ? selected : { ...clusterWithConstants(selected, loadTargetProfile(flags.constants, '--constants').constants), compat: selected.compat }
+  const allowedHosts = [...(loaded.allowedHosts ?? []), ...(flags.allowHost ?? [])]
   let proxy
   try {
-    proxy = await startProxy({ host, port, cluster, logFile })
+    proxy = await startProxy({ host, port, cluster, logFile, ...(allowedHosts.length > 0 ? { allowedHosts } : {}), maxBodyBytes: flags.maxBodyBytes ?? loaded.maxBodyBytes })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new QccLabError('PORT_IN_USE', `Failed to start the proxy: ${host}:${port} is already in use by another process; it was left alone. Pick another --port.`)
@@ -318,6 +322,8 @@ export function registerProxy(program: Command): void {
     .option('--log-file <file>', 'append proxy log lines here (default <home>/proxy.log)')
     .option('--drain-ms <n>', 'on SIGINT/SIGTERM, wait this long for in-flight requests', parseIntOption('--drain-ms', 0, 600_000), 10_000)
     .option('--ready-ms <n>', 'with --detach, how long to wait for the background proxy to answer GET /__qcc__/stats', parseIntOption('--ready-ms', 100, 600_000), 15_000)
+    .option('--allow-host <name...>', 'host names a request\'s Host (and a browser\'s Origin) may carry besides 127.0.0.1, localhost, ::1 and --host; "*" allows any (guards against DNS rebinding and web pages spending the keys)')
+    .option('--max-body-bytes <n>', 'largest request body accepted; larger ones get 413 (default 33554432, 32 MiB)', parseIntOption('--max-body-bytes', 1, 2 ** 31))
     .option('--constants <file>', 'run with a target profile\'s constants (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs), as `run --target-cmd … --constants {profile}` passes them')
     .action(async (flags: StartFlags) => { process.exitCode = await proxyStart(flags) })
   proxy

@@ -76,12 +76,13 @@ export type BuiltinTargetProfile = keyof typeof builtinTargetProfiles
 const MAX_PROFILE_BYTES = 64 * 1024
 
 /** A built-in profile by name, or a YAML/JSON file. Bad input: exit 2 with the file and the field. */
-export function loadTargetProfile(nameOrFile: string): TargetProfile {
+/** `flag`: the option that named it, for the message (`--target-profile`, `--constants`). */
+export function loadTargetProfile(nameOrFile: string, flag = '--target-profile'): TargetProfile {
   if (Object.hasOwn(builtinTargetProfiles, nameOrFile)) return builtinTargetProfiles[nameOrFile as BuiltinTargetProfile]
   const read = readInputFile(nameOrFile, { maxBytes: MAX_PROFILE_BYTES, what: 'target profile YAML file (a few lines)' })
   if (!read.ok) {
     throw new QccLabError('TARGET_PROFILE_INVALID', read.reason === 'missing'
-      ? `--target-profile ${nameOrFile}: no such file and no built-in profile by that name; built in: ${Object.keys(builtinTargetProfiles).join(', ')}.`
+      ? `${flag} ${nameOrFile}: no such file and no built-in profile by that name; built in: ${Object.keys(builtinTargetProfiles).join(', ')}.`
       : `${nameOrFile}: ${read.problem}${read.reason === 'not-a-file' ? ` Or one of the built-in profiles: ${Object.keys(builtinTargetProfiles).join(', ')}.` : ''}`)
   }
   const text = read.text

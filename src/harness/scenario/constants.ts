@@ -10,6 +10,9 @@
 import { z } from 'zod'
 import { clusterDefaults } from '../../proxy/config.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
+import { MAX_TIMER_MS } from '../../shared/timers.ts'
+
+export { MAX_TIMER_MS }
 
 export interface ProxyConstants {
   /** qcc: at most 5 attempts per request, at most 2 per endpoint. */
@@ -40,8 +43,6 @@ export function constantValue(c: ProxyConstants, name: ConstantName): number {
   }
 }
 
-/** Node's timers hold at most 2³¹−1 ms; anything longer fires at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** `{ constant, times?, plusMs? }`: a duration that follows the proxy's constants. */
 export const constantDurationSchema = z.object({

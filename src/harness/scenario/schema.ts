@@ -3,7 +3,7 @@
  * typed, defaulted `Scenario` and never re-checks.
  */
 import { z } from 'zod'
-import { connectorSelectionSchema } from '../../proxy/connector/profiles.ts'
+import { labConnectorSchema } from '../../proxy/config/lab-config.ts'
 import { strategyNames } from '../../proxy/balancer/index.ts'
 import type { Expectation } from '../gate/expectation.ts'
 import type { WorkloadSpec } from '../workload/run-workload.ts'
@@ -72,7 +72,7 @@ export const variantSchema = z.object({
   name,
   description: z.string().optional(),
   /** Default: the proxy's own default (tuned-keepalive). Setting it makes the variant bundled-proxy-only. */
-  connector: connectorSelectionSchema.optional(),
+  connector: labConnectorSchema.optional(),
   /**
    * Merged over the scenario's `proxy` settings (compat lists are added). In a contract they are the
    * bundled proxy's constants for the run; against a target its profile's constants replace them.

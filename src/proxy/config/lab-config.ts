@@ -11,9 +11,10 @@
 import { z } from 'zod'
 import { connectorSelectionSchema } from '../connector/profiles.ts'
 import { strategyNames } from '../balancer/index.ts'
+import { MAX_TIMER_MS } from '../../shared/timers.ts'
 
-/** Node's timers hold at most 2³¹−1 ms; `setTimeout` fires a longer one after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1
+export { MAX_TIMER_MS }
+
 
 /** Breaker thresholds, failure counts, weights and priorities above this are typos. */
 export const MAX_COUNT = 1_000_000
@@ -103,6 +104,10 @@ export const labConfigSchema = z.object({
   host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65_535).optional(),
   logFile: z.string().min(1).optional(),
+  /** Host names a request's Host/Origin may carry besides loopback and the listen address; "*" = any. */
+  allowedHosts: z.array(z.string().regex(/^(\*|[A-Za-z0-9.:[\]-]+)$/, 'expected a host name such as qcc.lan, or "*"')).optional(),
+  /** Largest request body accepted (bytes), default 32 MiB. */
+  maxBodyBytes: z.number().int().positive().max(2 ** 31).optional(),
   clusters: z.record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a cluster name of letters, digits, "_", "." or "-", starting with a letter or digit'), labClusterSchema),
 }).strict()
 

@@ -37,6 +37,8 @@ export interface LoadedConfig {
   readonly host?: string
   readonly port?: number
   readonly logFile?: string
+  readonly allowedHosts?: readonly string[]
+  readonly maxBodyBytes?: number
   /** Which format the file was. */
   readonly format: 'qcc-cache' | 'qcc-lab'
   /**
@@ -203,6 +205,8 @@ export function loadProxyConfig(fileArg: string, clusterName: string, env: NodeJ
     host: config.host,
     port: config.port,
     logFile: config.logFile === undefined ? undefined : expandHome(config.logFile),
+    allowedHosts: config.allowedHosts,
+    maxBodyBytes: config.maxBodyBytes,
     warnings,
     cluster: {
       name: clusterName,

@@ -12,7 +12,8 @@
  * - only the profiles that make up the cluster are validated: qcc does not look at the others either;
  * - plain profiles (`qcc add`) sit alongside clusters, `null` stands for an unset field anywhere
  *   (`settings.default_profile` is null after `qcc init` until a `qcc add`), and `max_failures: 0` is
- *   allowed. qcc's fallback to `settings.default_profile` (spec §3.2) is not modelled here.
+ *   allowed. The profile `settings.default_profile` names comes with the cluster as `defaultProfile`, for
+  the compat switch that replays qcc's silent fallback to it (spec §3.2).
  *
  * Two deliberate differences: a base URL must be http(s) (qcc would fail every request to an `ftp://`
  * one), and two endpoints with the same id are refused (qcc lets them share one failure-queue entry,
@@ -202,12 +203,19 @@ function duplicateIds(placed: readonly Placed[], group: string | undefined): Qcc
   return problems
 }
 
-/** The cluster's settings that come from cache.json's `settings`. */
-function fromSettings(cache: QccCache): Pick<ClusterConfig, 'modelOverride' | 'verifier'> {
+/** The cluster's settings that come from cache.json's `settings`, and the default profile's endpoints. */
+function fromSettings(cache: QccCache): Pick<ClusterConfig, 'modelOverride' | 'verifier' | 'defaultProfile'> {
   const settings = cache.settings ?? {}
+  const name = settings.default_profile
+  // Only what qcc could fall back to: a default profile that exists and yields endpoints. A broken one is
+  // not this cluster's problem (qcc would only meet it on the fallback path).
+  const fallback = typeof name === 'string' && Object.hasOwn(cache.profiles, name) ? profileEndpoints(cache.profiles[name], name, undefined, undefined) : undefined
   return {
     ...(settings.proxy_model_mode === 'override' ? { modelOverride: settings.proxy_model_override ?? 'claude-3-5-sonnet-20241022' } : {}),
     ...(settings.test_model ? { verifier: { model: settings.test_model } } : {}),
+    ...(fallback && fallback.problems.length === 0 && fallback.placed.length > 0
+      ? { defaultProfile: { name: name!, endpoints: fallback.placed.map((p) => p.endpoint), legacy: fallback.placed[0]!.where === profilePath(name!) } }
+      : {}),
   }
 }
 

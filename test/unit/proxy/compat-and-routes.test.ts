@@ -206,3 +206,46 @@ describe('the compat catalogue', () => {
 })
 
 vi.setConfig({ testTimeout: 30_000 })
+
+describe('default-profile-fallback', () => {
+  it('sends the request outside the cluster to the default profile when the cluster has nothing left, as qcc does', async () => {
+    const { startFakeUpstream } = await import('../../../fake-upstreams/index.ts')
+    const { startProxy } = await import('../../../src/proxy/server.ts')
+    const broken = await startFakeUpstream({ name: 'broken', faults: [{ kind: 'error-response', status: 503 }] })
+    const other = await startFakeUpstream({ name: 'other' })
+    const start = (compat: string[], legacy: boolean, fallbackUrl: string) => startProxy({
+      cluster: {
+        name: 'c', compat, attempts: { max: 1 },
+        endpoints: [{ baseUrl: broken.url, apiKey: 'sk-broken-0001' }],
+        defaultProfile: { name: 'work', legacy, endpoints: [{ baseUrl: fallbackUrl, apiKey: legacy ? 'sk-broken-0001' : 'sk-other-0002' }] },
+      },
+    })
+    const ask = async (url: string) => {
+      const p = new Pool(url, { allowH2: false })
+      pools.push(p)
+      const res = await p.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify(messageBody) })
+      return `${res.statusCode} ${(await res.body.text()).slice(0, 40)}`
+    }
+    try {
+      // qcc-0.6.1 queues the broken endpoint and never panics: the second request has no candidate.
+      const plain = await start(['qcc-0.6.1'], false, other.url)
+      const withSwitch = await start(['queue-on-any-failure', 'queue-never-panics'], false, other.url)
+      const legacySameKey = await start(['qcc-0.6.1'], true, broken.url)
+      try {
+        await ask(withSwitch.url)
+        // Without the switch in play (it is in the preset, so take the preset apart): All 0.
+        expect(await ask(withSwitch.url)).toMatch(/^502 \{"error":"All 0 endpoints failed"\}/)
+        await ask(plain.url)
+        expect(await ask(plain.url)).toMatch(/^200 /)
+        expect(plain.logs().some((l) => l.event === 'lb.default-profile-fallback')).toBe(true)
+        // A legacy default profile is a temporary endpoint with the queued endpoint's id: refused, as qcc.
+        await ask(legacySameKey.url)
+        expect(await ask(legacySameKey.url)).toMatch(/^502 \{"error":"All 0 endpoints failed"\}/)
+      } finally {
+        await Promise.all([plain.close(), withSwitch.close(), legacySameKey.close()])
+      }
+    } finally {
+      await Promise.all([broken.close(), other.close()])
+    }
+  })
+})
