@@ -58,6 +58,8 @@ export interface FakeUpstream {
   resetHandlers(): void
   openConnections(): number
   close(): Promise<void>
+  /** `await using upstream = await startFakeUpstream(…)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 export function resolveFaults(inputs: readonly unknown[], path = 'faults'): ResolvedFault[] {
@@ -115,6 +117,7 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     },
     openConnections: () => link.openConnections(),
     close: () => link.close(),
+    [Symbol.asyncDispose]: () => link.close(),
   }
 }
 

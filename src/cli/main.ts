@@ -30,7 +30,17 @@ export function buildProgram(): Command {
   return program
 }
 
+/** `qcc-lab … | head`: the reader went away; that is the end of the output, not an error. */
+function quietOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+    throw err
+  })
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnEpipe(process.stdout)
+  quietOnEpipe(process.stderr)
   const program = buildProgram()
   process.exitCode = 0
   try {

@@ -40,6 +40,8 @@ export interface ProxyHandle {
    * gets an SSE `event: error` first) and closes everything.
    */
   close(graceMs?: number): Promise<void>
+  /** `await using proxy = await startProxy(…)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /** Default request-body cap: 32 MiB, far above any Claude Code context. */
@@ -127,7 +129,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     acceptAny200: compat.has('verifier-accepts-any-200'),
   })
 
-  return {
+  const handle: ProxyHandle = {
     id: proxyId,
     url,
     port: address.port,
@@ -157,5 +159,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       })()
       return closing
     },
+    [Symbol.asyncDispose]: () => handle.close(),
   }
+  return handle
 }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -135,5 +136,44 @@ describe('qcc-lab help, list and version', () => {
 
   it('exits 2 on an unknown command', async () => {
     expect((await run(['fly'])).code).toBe(2)
+  })
+})
+
+describe('report outputs and pipes', () => {
+  it('checks every output path before the run: a missing folder is exit 2 and nothing is written', async () => {
+    const file = await scenarioFile('out.yaml', quick('attempts.staleSocket >= 1'))
+    const json = path.join(dir, 'ok.json')
+    const r = await run(['run', file, '--json', json, '--junit', path.join(dir, 'no-such-folder', 'junit.xml')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--junit .*no-such-folder\/junit\.xml: the folder .*no-such-folder does not exist; create it first \(mkdir -p /)
+    expect(r.stderr).not.toMatch(/internal error|^\s+at /m)
+    expect(r.stdout).not.toMatch(/PASS|FAIL/)
+    await expect(readFile(json, 'utf8')).rejects.toThrow(/ENOENT/)
+  })
+
+  it('writes any one report to stdout with -, and refuses two there', async () => {
+    const file = await scenarioFile('dash.yaml', quick('attempts.staleSocket >= 1'))
+    const junit = await run(['run', file, '--junit', '-'])
+    expect(junit.code).toBe(0)
+    expect(junit.stdout).toMatch(/^<\?xml version="1\.0"/)
+    expect(junit.stderr).toMatch(/^PASS dash/m)
+    const two = await run(['run', file, '--json', '-', '--markdown', '-'])
+    expect(two.code).toBe(2)
+    expect(two.stderr).toMatch(/--json and --markdown both write to stdout \(-\)/)
+  })
+
+  it('ends quietly when the reader of its output goes away (qcc-lab … | head)', async () => {
+    const { spawn } = await import('node:child_process')
+    for (const args of [['list'], ['help', 'run'], ['explain', 'stale-keepalive']]) {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+      // Like `| head` that already exited: the reading end is closed before qcc-lab writes, so its
+      // first write meets EPIPE, every time.
+      child.stdout.destroy()
+      const [code] = await once(child, 'exit')
+      expect(stderr, args.join(' ')).not.toMatch(/EPIPE|^\s+at /m)
+      expect(code, args.join(' ')).toBe(0)
+    }
   })
 })

@@ -1,6 +1,6 @@
 /** `qcc-lab run <scenario...>`: reproduce, report, gate. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { checkOutputs, writeOutput } from '../output.ts'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -118,8 +118,14 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const selections = scenarios.map((s) => selectVariants(s, flags.profile))
   const target = targetSpec(flags)
 
-  const jsonToStdout = flags.json === '-'
-  const out = jsonToStdout ? process.stderr : process.stdout
+  const outputs = [
+    ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
+    ...(flags.junit !== undefined ? [{ flag: '--junit', target: flags.junit }] : []),
+    ...(flags.markdown !== undefined ? [{ flag: '--markdown', target: flags.markdown }] : []),
+  ]
+  checkOutputs(outputs)
+  // A report on stdout moves the human output to stderr.
+  const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   const color = useColor(out, flags.color)
   const onEvent = progressPrinter(flags.progress !== false)
   const reports: ScenarioReport[] = []
@@ -188,13 +194,9 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
     ...(target ? { target: { command: target.spec.command, profile: target.spec.profile.name, layout: target.spec.layout ?? 'qcc', strict: flags.strict === true } } : {}),
   })
   out.write(`${formatRunSummary(report, { color })}\n`)
-  if (flags.json !== undefined) {
-    const text = `${JSON.stringify(report, null, 2)}\n`
-    if (jsonToStdout) process.stdout.write(text)
-    else await writeFile(flags.json, text)
-  }
-  if (flags.junit !== undefined) await writeFile(flags.junit, formatJunit(report))
-  if (flags.markdown !== undefined) await writeFile(flags.markdown, formatMarkdown(report))
+  if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
+  if (flags.junit !== undefined) await writeOutput(flags.junit, formatJunit(report))
+  if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatMarkdown(report))
   const variants = reports.flatMap((r) => r.variants)
   if (target && variants.length > 0 && variants.every((v) => v.target?.ended === 'did-not-start')) {
     const first = variants[0]!.expectations[0]?.reason ?? 'it did not start'
@@ -218,8 +220,8 @@ export function registerRun(program: Command): void {
     .option('-r, --repeat <n>', 'run everything n times and report how often each expectation held', parseIntOption('--repeat', 1, 1000), 1)
     .option('-s, --seed <n>', 'seed for fault probabilities and payloads (default: the scenario\'s)', parseIntOption('--seed', 0, 2 ** 32 - 1))
     .option('--json <file>', 'write the JSON report (qcc-lab/run-report@2) to a file, or - for stdout')
-    .option('--junit <file>', 'write JUnit XML (one test case per expectation) for CI')
-    .option('--markdown <file>', 'write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY)')
+    .option('--junit <file>', 'write JUnit XML (one test case per expectation) for CI, or - for stdout')
+    .option('--markdown <file>', 'write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY), or - for stdout')
     .option('--target-cmd <command>', 'run each scenario\'s contracts against an external proxy started per variant by this shell command; {config} (a qcc cache.json pointing at the fake upstreams, also at {home}/.fastcc/cache.json), {cluster}, {port}, {home} and {profile} (the target profile file) are filled in')
     .option('--target-profile <name|file>', `the target's constants the timelines follow: ${Object.keys(builtinTargetProfiles).join(', ')}, or a YAML file (attempts, breaker, verifierIntervalMs, recoverMs, headersTimeoutMs)`, 'qcc')
     .addOption(new Option('--config-layout <layout>', 'how the cache.json handed to the target is laid out: qcc (as qcc init/add/endpoint add leave it; the first plain profile is the default), null-default (default_profile null), cluster-default (the cluster is the default)').choices([...qccLayouts]).default('qcc'))
