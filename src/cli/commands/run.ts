@@ -116,14 +116,14 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   const scenarios: Scenario[] = []
   for (const arg of names) scenarios.push(await loadScenario(arg))
   const selections = scenarios.map((s) => selectVariants(s, flags.profile))
-  const target = targetSpec(flags)
-
   const outputs = [
     ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
     ...(flags.junit !== undefined ? [{ flag: '--junit', target: flags.junit }] : []),
     ...(flags.markdown !== undefined ? [{ flag: '--markdown', target: flags.markdown }] : []),
   ]
   checkOutputs(outputs)
+  const target = targetSpec(flags)
+
   // A report on stdout moves the human output to stderr.
   const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   const color = useColor(out, flags.color)
