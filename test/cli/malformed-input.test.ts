@@ -10,13 +10,12 @@
  * starts; every child is killed after 15 s anyway (a FIFO read that blocks would end there, failing).
  */
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
 
 // ---------------------------------------------------------------------------------------------------
@@ -398,18 +397,7 @@ const table: Row[] = [...scenarios, ...qccConfigs, ...labConfigs, ...flags, ...r
 /** `@name` (at the start or after a space) → the file's path. */
 const expand = (s: string): string => s.replace(/(^|\s)@([\w./-]+)/g, (_, before: string, name: string) => `${before}${path.join(dir, name)}`)
 
-function run(args: readonly string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], {
-      env: { ...process.env, NO_COLOR: '1', QCC_LAB_HOME: path.join(dir, 'home') },
-      timeout: 15_000,
-      killSignal: 'SIGKILL',
-      maxBuffer: 16 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: readonly string[]) => runCli(args, { timeoutMs: 15_000, env: { QCC_LAB_HOME: path.join(dir, 'home') } })
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'qcc-lab-malformed-'))

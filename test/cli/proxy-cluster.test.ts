@@ -9,14 +9,13 @@
  * here but "a cluster that really is named constructor still starts" failed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { bin, runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
 let lab: string
 let cache: string
@@ -42,13 +41,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[]) => runCli(args, { timeoutMs: 20_000 })
 
 describe('qcc-lab proxy start --cluster <a name every object inherits>', () => {
   for (const name of inherited.filter((n) => n !== 'constructor')) {

@@ -7,15 +7,14 @@
  * wraps `fs.writeFileSync` and `fs.renameSync`: the failure the old code could not see, whatever else is fixed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
+import { runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
 let upstream: FakeUpstream
 let config: string
@@ -57,13 +56,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 40_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { timeoutMs: 40_000, env })
 
 function isAlive(pid: number): boolean {
   try {

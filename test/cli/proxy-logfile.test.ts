@@ -4,17 +4,16 @@
  * reported once on stderr and the proxy keeps serving.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
+import { bin, runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
 let upstream: FakeUpstream
 let config: string
@@ -56,14 +55,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // 10 s, well under the test's 30 s: a proxy that wrongly keeps listening fails an assertion, not the clock.
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 10_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[]) => runCli(args, { timeoutMs: 10_000 })
 
 async function pidFilesIn(home: string): Promise<string[]> {
   return (await readdir(home).catch(() => [] as string[])).filter((f) => f.endsWith('.pid'))

@@ -4,19 +4,18 @@
  * running qcc-lab). A dead or reused pid is reported and its pid file removed, never signalled.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
 // A namespace import, so that on code without these helpers only the tests that use them fail.
 import * as homeLib from '../../src/cli/home.ts'
 import type { PidRecord } from '../../src/cli/home.ts'
+import { bin, runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 const hasProc = existsSync('/proc/self/stat')
 let dir: string
 let upstream: FakeUpstream
@@ -42,13 +41,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[]) => runCli(args, { timeoutMs: 30_000 })
 
 /** A `sleep 30` of our own: the process a reused pid now belongs to. */
 async function spawnSleep(): Promise<ChildProcess> {

@@ -1,11 +1,9 @@
 /** `qcc-lab upstream start` on bad input: a busy port and bad --fault specs are exit 2 without a stack trace. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let holder: net.Server
 let port: number
 
@@ -19,14 +17,7 @@ afterAll(async () => {
   await new Promise((resolve) => holder.close(resolve))
 })
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // A command that wrongly starts serving is killed by the timeout (code -1), never left running.
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[]) => runCli(args, { timeoutMs: 20_000 })
 
 describe('qcc-lab upstream start', () => {
   it('exits 2 when the port is already in use, and leaves its holder alone', async () => {

@@ -1,18 +1,17 @@
 /** `qcc-lab proxy start|stop|status` and `upstream start` as real processes. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
 import { isLoopback } from '../../src/cli/commands/proxy.ts'
 import { parseFaultFlag } from '../../src/cli/commands/upstream.ts'
+import { bin, runCli } from '../helpers/cli.ts'
 
-const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
 let home: string
 let upstream: FakeUpstream
@@ -35,13 +34,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (args: string[]) => runCli(args, { timeoutMs: 60_000 })
 
 /** Spawns the CLI and resolves once stdout has printed a line matching `ready`. */
 async function spawnUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess; output: () => string; match: RegExpExecArray }> {

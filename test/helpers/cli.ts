@@ -9,11 +9,13 @@ export const qccLabCommand = `"${process.execPath}" "${bin}"`
 
 export interface CliResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
+/** Without colour; killed (SIGKILL, code -1) when it outlives `timeoutMs`, so a hang fails the test instead of stalling it. */
 export function runCli(args: readonly string[], options: { readonly timeoutMs?: number; readonly env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       timeout: options.timeoutMs ?? 240_000,
+      killSignal: 'SIGKILL',
       maxBuffer: 64 * 1024 * 1024,
     }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })

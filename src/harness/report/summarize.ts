@@ -67,10 +67,10 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
   const failures: Record<string, number> = {}
   const causes: Record<string, number> = {}
   const failed: Array<{ sample: Sample; failure: string }> = []
-  let ok = 0
+  const succeeded: Sample[] = []
   for (const s of record.samples) {
     const cls = failureClass(s)
-    if (cls === undefined) ok++
+    if (cls === undefined) succeeded.push(s)
     else {
       failures[cls] = (failures[cls] ?? 0) + 1
       failed.push({ sample: s, failure: cls })
@@ -109,7 +109,8 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
   }))
   // Proof of forwarding: the fake upstreams name each message after the request it answers.
   const ownAnswer = (s: Sample): boolean => s.messageId?.endsWith(`_${s.requestId}`) === true
-  const delivered = record.samples.filter((s) => failureClass(s) === undefined && ownAnswer(s)).length
+  const ok = succeeded.length
+  const delivered = succeeded.filter(ownAnswer).length
   // Streams that reached the client as the upstream sent them (its message_start), however they ended.
   const streamed = record.samples.filter((s) => (s.sseEvents ?? 0) >= 1 && ownAnswer(s)).length
   const base = {

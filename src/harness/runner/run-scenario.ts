@@ -66,6 +66,18 @@ export async function runVariant(scenario: Scenario, variantName: string, option
   const constants = target ? target.profile.constants : bundledConstants(variant.proxy, connector)
   const workload = resolveWorkload(scenario.workload, constants, variant)
   options.onEvent?.({ type: 'variant-start', scenario: scenario.name, variant: variant.name, repeat, expectedMs: expectedDurationMs(workload) })
+  /** The record from what this run observed; the rest is the variant's. */
+  const finish = (observed: Pick<VariantRecord, 'samples' | 'attempts' | 'requests' | 'upstreams' | 'proxyStats' | 'target'>): VariantRecord => {
+    const durationMs = performance.now() - started
+    options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
+    return {
+      scenario: scenario.name, variant: variant.name, description: variant.description,
+      connector: target ? undefined : resolveConnector(connector),
+      contract: variant.contract, seed, repeat, mode: target ? 'target' : 'bundled', constants, workload,
+      ...observed,
+      durationMs,
+    }
+  }
   const stack = new DisposeStack()
   try {
     const upstreams: FakeUpstream[] = []
@@ -97,16 +109,11 @@ export async function runVariant(scenario: Scenario, variantName: string, option
       } catch (err) {
         if (!(err instanceof TargetStartError)) throw err
         // A failed variant, not a failed run: the other variants still run; this one's home is kept.
-        const durationMs = performance.now() - started
-        options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
-        return {
-          scenario: scenario.name, variant: variant.name, description: variant.description, contract: variant.contract,
-          seed, repeat, samples: [], mode: 'target', constants, workload, attempts: [], requests: [],
+        return finish({
+          samples: [], attempts: [], requests: [], proxyStats: undefined,
           upstreams: upstreams.map((u) => ({ name: u.name, url: u.url, entries: [], connections: [] })),
-          proxyStats: undefined,
           target: { home: err.home, ended: 'did-not-start', logTail: err.output, startError: err.message.split('\n')[0]! },
-          durationMs,
-        }
+        })
       }
       let stopped: NonNullable<VariantRecord['target']> | undefined
       stopTarget = async () => {
@@ -152,28 +159,14 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     await nextTurn()
     const proxyStats = await stats()
     const targetInfo = stopTarget ? await stopTarget() : undefined
-    const durationMs = performance.now() - started
-    const record: VariantRecord = {
-      scenario: scenario.name,
-      variant: variant.name,
-      description: variant.description,
-      connector: target ? undefined : resolveConnector(connector),
-      contract: variant.contract,
-      seed,
-      repeat,
+    return finish({
       samples,
-      mode: target ? 'target' : 'bundled',
-      constants,
-      workload,
       attempts: [...(collector?.attempts ?? [])],
       requests: [...(collector?.requests ?? [])],
       upstreams: upstreams.map((u) => ({ name: u.name, url: u.url, entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })) })),
       proxyStats,
       ...(targetInfo ? { target: targetInfo } : {}),
-      durationMs,
-    }
-    options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
-    return record
+    })
   } finally {
     await stack.dispose()
   }
