@@ -8,22 +8,36 @@ import { formatZodIssues } from '../shared/zod-issues.ts'
 import { median, relativeSpread } from './stats.ts'
 import { benchTargets, comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure } from './types.ts'
 
+/**
+ * Fraction → percent: the one place compare converts. A bench report stores spreads as fractions (0.08);
+ * from here on compare speaks percent, as `--threshold` does: its verdicts, its JSON and its tables.
+ * Rounded to 1e-6 % so a spread of 0.08 reads 8, not 8.000000000000002; verdicts are taken on these
+ * very numbers, so the JSON never disagrees with them.
+ */
+export function percent(fraction: number): number {
+  return Math.round(fraction * 1e8) / 1e6
+}
+
+/** The `schema` tag of what `compare --json` writes. */
+export const compareReportSchema = 'qcc-lab/compare-report@1'
+
 export interface FigureChange {
   readonly id: string
   readonly figure: ComparedFigure
   readonly base: number
   readonly head: number
-  /** (head − base) / base, as a fraction; positive = the number went up. */
-  readonly change: number
+  /** (head − base) / base, in percent; positive = the number went up. */
+  readonly changePct: number
   /**
-   * The change after dividing out the machine: each run's figure over its own `direct` configuration
-   * (same protocol, payload, concurrency, RTT) first. Absent for `direct` itself, or when a report lacks it.
+   * The change after dividing out the machine, in percent: each run's figure over its own `direct`
+   * configuration (same protocol, payload, concurrency, RTT) first. Absent for `direct` itself, or when a
+   * report lacks it.
    */
-  readonly changeVsDirect?: number
-  /** The larger relative spread ((max − min) / median over rounds) of the two reports for this figure. */
-  readonly noise: number
-  /** The same, of the per-round ratios to direct (rounds are aligned: round r of both ran in the same pass). */
-  readonly noiseVsDirect?: number
+  readonly changeVsDirectPct?: number
+  /** The larger relative spread ((max − min) / median over rounds) of the two reports for this figure, in percent. */
+  readonly noisePct: number
+  /** The same, of the per-round ratios to direct (rounds are aligned: round r of both ran in the same pass), in percent. */
+  readonly noiseVsDirectPct?: number
   /** Worse beyond the threshold and the noise, on a gating figure of a proxy configuration. */
   readonly regression: boolean
   /** Worse beyond the threshold and the noise (gating or not). */
@@ -34,22 +48,37 @@ export interface FigureChange {
   readonly drift: boolean
 }
 
+/** `qcc-lab/compare-report@1`: what `compare --json` writes. Every change and threshold is in percent. */
 export interface Comparison {
+  readonly schema: typeof compareReportSchema
   readonly thresholdPct: number
   readonly gateFigures: readonly ComparedFigure[]
-  readonly changes: readonly FigureChange[]
+  /** Configurations compared: those both reports have. */
+  readonly compared: number
+  /** Compared with `--intersection`: configurations only one report has were left out. */
+  readonly intersection: boolean
+  /** Left out (only with `intersection`; without it, reports that differ are refused). */
+  readonly leftOut: number
   readonly onlyInBase: readonly string[]
   readonly onlyInHead: readonly string[]
   readonly regressions: number
   /** What makes this verdict weaker than usual (too few rounds to measure the noise). */
   readonly warnings: readonly string[]
+  readonly changes: readonly FigureChange[]
+}
+
+export interface CompareOptions {
+  /** Compare the configurations both reports have, and say how many were left out, instead of refusing. */
+  readonly intersection?: boolean
+  /** How messages name the two reports (their files); default `base` and `head`. */
+  readonly names?: { readonly base: string; readonly head: string }
 }
 
 /** Fewer rounds than this and the spread (max − min over rounds) underestimates the noise. */
 export const MIN_ROUNDS_FOR_NOISE = 5
 
-/** Above this median req/s spread a run is too noisy to judge moderate changes; compare says so. */
-export const NOISY_RUN_SPREAD = 0.5
+/** Above this median req/s spread (percent) a run is too noisy to judge moderate changes; compare says so. */
+export const NOISY_RUN_SPREAD_PCT = 50
 
 /** What weakens a verdict on this report: too few rounds to measure the noise, or a noisy run. */
 function reportWarnings(name: string, report: BenchReport): string[] {
@@ -57,9 +86,9 @@ function reportWarnings(name: string, report: BenchReport): string[] {
   if (report.settings.rounds < MIN_ROUNDS_FOR_NOISE) {
     out.push(`${name} has ${report.settings.rounds} round(s) per configuration; a spread over fewer than ${MIN_ROUNDS_FOR_NOISE} underestimates the noise, so a flagged change may not be real (bench --rounds ${MIN_ROUNDS_FOR_NOISE} or more).`)
   }
-  const m = median(report.results.map((r) => r.spread.rps ?? 0))
-  if (m > NOISY_RUN_SPREAD) {
-    out.push(`${name} was a noisy run (median req/s spread ${(m * 100).toFixed(0)}% across configurations): only large changes can show beyond its noise; consider running it again.`)
+  const m = percent(median(report.results.map((r) => r.spread.rps ?? 0)))
+  if (m > NOISY_RUN_SPREAD_PCT) {
+    out.push(`${name} was a noisy run (median req/s spread ${m.toFixed(0)}% across configurations): only large changes can show beyond its noise; consider running it again.`)
   }
   return out
 }
@@ -68,8 +97,8 @@ function reportWarnings(name: string, report: BenchReport): string[] {
 function driftWarning(changes: readonly FigureChange[]): string[] {
   const moved = changes.filter((c) => c.drift && c.figure === 'rps')
   if (moved.length === 0) return []
-  const range = moved.map((c) => c.change).sort((a, b) => a - b)
-  const pctOf = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`
+  const range = moved.map((c) => c.changePct).sort((a, b) => a - b)
+  const pctOf = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(0)}%`
   return [`direct's req/s moved ${range.length === 1 ? pctOf(range[0]!) : `${pctOf(range[0]!)} to ${pctOf(range[range.length - 1]!)}`} in ${moved.length} group(s): the machine changed between the runs; proxy verdicts there are taken relative to it (a proxy that kept its raw req/s while direct got faster is not called worse).`]
 }
 
@@ -152,6 +181,16 @@ export const benchReportSchema = z.looseObject({
   })),
 })
 
+/** What another qcc-lab file is, by its schema tag: a run report or a comparison handed to compare by mistake. */
+function otherReportKind(schema: string): string | undefined {
+  const m = /^qcc-lab\/([a-z-]+)@(\d+)$/.exec(schema)
+  if (!m) return undefined
+  if (m[1] === 'run-report') return 'a run report (what `qcc-lab run --json` writes)'
+  if (m[1] === 'compare-report') return 'a comparison (what `qcc-lab compare --json` writes)'
+  if (m[1] === 'bench-report') return `a bench report in format ${m[2]}, which this qcc-lab cannot read`
+  return undefined
+}
+
 const reportFix = '  (a bench report is what `qcc-lab bench --json <file>` writes; run it again rather than edit the file)'
 
 /**
@@ -161,7 +200,9 @@ const reportFix = '  (a bench report is what `qcc-lab bench --json <file>` write
 export function asBenchReport(data: unknown, name: string): BenchReport {
   const schema = (data as { schema?: unknown } | null)?.schema
   if (typeof data !== 'object' || data === null || Array.isArray(data) || schema !== 'qcc-lab/bench-report@1') {
-    throw new QccLabError('BAD_REPORT', `${name}: schema: not a qcc-lab/bench-report@1 file (schema: ${JSON.stringify(schema ?? null)}). Give a report written by \`qcc-lab bench --json <file>\`.`)
+    const kind = typeof schema === 'string' ? otherReportKind(schema) : undefined
+    const what = kind ? `schema: ${JSON.stringify(schema)} is ${kind}, not a qcc-lab/bench-report@1 file` : `schema: not a qcc-lab/bench-report@1 file (schema: ${JSON.stringify(schema ?? null)})`
+    throw new QccLabError('BAD_REPORT', `${name}: ${what}. Give a report written by \`qcc-lab bench --json <file>\`.`)
   }
   const parsed = benchReportSchema.safeParse(data)
   const problems = parsed.success ? [] : formatZodIssues(parsed.error, '')
@@ -178,14 +219,65 @@ export function asBenchReport(data: unknown, name: string): BenchReport {
   return data as BenchReport
 }
 
-export function compareReports(base: BenchReport, head: BenchReport, thresholdPct = 10, gateFigures: readonly ComparedFigure[] = defaultGateFigures): Comparison {
+/** A report's matrix, one dimension a line, as bench's flags and the configuration ids name it. */
+function matrixOf(report: BenchReport): Array<readonly [string, string]> {
+  // Sorted, so the order the results came in never makes two equal sets look different.
+  const values = <T extends string | number>(pick: (r: BenchResult) => T): string => [...new Set(report.results.map(pick))]
+    .sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)))).join(',')
+  return [
+    ['mode', report.mode],
+    ['protocols', values((r) => r.protocol)],
+    ['payloads', values((r) => r.payload)],
+    ['concurrency (--concurrency)', values((r) => r.concurrency)],
+    ['rtt ms (--rtt)', values((r) => r.rttMs)],
+    ['targets (--anchor)', values((r) => r.target)],
+  ]
+}
+
+/** The bench command that measures this report's matrix again. */
+function benchCommandOf(report: BenchReport): string {
+  const m = new Map(matrixOf(report))
+  return ['qcc-lab bench', report.mode === 'quick' ? '--quick' : '', `--rtt ${m.get('rtt ms (--rtt)')}`, `--concurrency ${m.get('concurrency (--concurrency)')}`,
+    report.results.some((r) => r.target === 'nginx') ? '--anchor nginx' : ''].filter((x) => x !== '').join(' ')
+}
+
+/**
+ * Why two reports hold different configurations, and the ways on: measure both alike, or
+ * `--intersection` (when they share any). Thrown as REPORTS_MISMATCH (exit 2).
+ */
+function mismatch(base: BenchReport, head: BenchReport, names: { base: string; head: string }, onlyInBase: readonly string[], onlyInHead: readonly string[], common: number): QccLabError {
+  const b = matrixOf(base)
+  const h = new Map(matrixOf(head))
+  const differences = b.filter(([k, v]) => h.get(k) !== v).map(([k, v]) => `  ${k}: ${v} in ${names.base}, ${h.get(k)} in ${names.head}`)
+  if (differences.length === 0) {
+    // Same dimensions, yet not the same set: an interrupted or edited report.
+    const missing = [...onlyInBase.map((id) => `${id} (not in ${names.head})`), ...onlyInHead.map((id) => `${id} (not in ${names.base})`)]
+    differences.push(`  the same settings, but not the same configurations: ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? `, … ${missing.length - 4} more` : ''}`)
+  }
+  const remedy = common === 0
+    ? `They share no configuration, so there is nothing to compare: measure both the same way (${names.base}: \`${benchCommandOf(base)}\`; ${names.head}: \`${benchCommandOf(head)}\`).`
+    : `Measure both the same way (${names.base}: \`${benchCommandOf(base)}\`; ${names.head}: \`${benchCommandOf(head)}\`), or pass --intersection to compare only the ${common} configuration(s) both have.`
+  return new QccLabError('REPORTS_MISMATCH', [
+    `Failed to compare: ${names.base} and ${names.head} measured different configurations: ${onlyInBase.length} only in ${names.base}, ${onlyInHead.length} only in ${names.head}, ${common} in both.`,
+    ...differences,
+    remedy,
+  ].join('\n'))
+}
+
+/**
+ * Reports of different matrices (a `--quick` one against a full one) are refused with what differs,
+ * unless `intersection` is asked for; then the configurations both have are compared and the rest counted.
+ */
+export function compareReports(base: BenchReport, head: BenchReport, thresholdPct = 10, gateFigures: readonly ComparedFigure[] = defaultGateFigures, options: CompareOptions = {}): Comparison {
   const headById = new Map(head.results.map((r) => [r.id, r]))
   const baseById = new Map(base.results.map((r) => [r.id, r]))
   const common = base.results.filter((r) => headById.has(r.id))
-  if (common.length === 0) {
-    throw new QccLabError('REPORTS_MISMATCH', 'Failed to compare: the two reports share no configuration (different --quick/--full, protocols or concurrencies?).')
+  const onlyInBase = base.results.filter((r) => !headById.has(r.id)).map((r) => r.id)
+  const onlyInHead = head.results.filter((r) => !baseById.has(r.id)).map((r) => r.id)
+  const intersection = options.intersection === true
+  if (common.length === 0 || (!intersection && onlyInBase.length + onlyInHead.length > 0)) {
+    throw mismatch(base, head, options.names ?? { base: 'base', head: 'head' }, onlyInBase, onlyInHead, common.length)
   }
-  const threshold = thresholdPct / 100
   const directOf = (id: string): string => `${id.slice(0, id.lastIndexOf('/'))}/direct`
   const changes: FigureChange[] = []
   for (const b of common) {
@@ -199,27 +291,27 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       const bv = b.median[figure]
       const hv = h.median[figure]
       if (!(bv > 0)) continue
-      const change = (hv - bv) / bv
-      const noise = Math.max(b.spread[figure] ?? 0, h.spread[figure] ?? 0)
+      const changePct = percent((hv - bv) / bv)
+      const noisePct = percent(Math.max(b.spread[figure] ?? 0, h.spread[figure] ?? 0))
       const bdv = bd?.median[figure] ?? 0
       const hdv = hd?.median[figure] ?? 0
       // The ratio's noise from the rounds; where rounds do not line up (none stored, or one), the raw spread.
       const ratioNoise = (x: BenchResult, d: BenchResult): number => roundRatioSpread(x, d, figure) ?? Math.max(x.spread[figure] ?? 0, d.spread[figure] ?? 0)
       const relative = bd && hd && bdv > 0 && hdv > 0
-        ? { change: (hv / hdv) / (bv / bdv) - 1, noise: Math.max(ratioNoise(b, bd), ratioNoise(h, hd)) }
+        ? { changePct: percent((hv / hdv) / (bv / bdv) - 1), noisePct: percent(Math.max(ratioNoise(b, bd), ratioNoise(h, hd))) }
         : undefined
       const sign = better === 'higher' ? -1 : 1
       // For a proxy with direct on both sides, the verdict is taken relative to direct (a slower machine
       // slows direct too; that is drift), and the raw change must still pass the threshold (a proxy that
       // did not move is not worse because direct got faster). Without direct: the raw change and noise.
       const judge = (dir: 1 | -1): boolean => relative
-        ? dir * sign * relative.change > Math.max(threshold, relative.noise) && dir * sign * change > threshold
-        : dir * sign * change > Math.max(threshold, noise)
+        ? dir * sign * relative.changePct > Math.max(thresholdPct, relative.noisePct) && dir * sign * changePct > thresholdPct
+        : dir * sign * changePct > Math.max(thresholdPct, noisePct)
       const worse = judge(1)
       const better_ = judge(-1)
       changes.push({
-        id: b.id, figure, base: bv, head: hv, change, noise,
-        ...(relative ? { changeVsDirect: relative.change, noiseVsDirect: relative.noise } : {}),
+        id: b.id, figure, base: bv, head: hv, changePct, noisePct,
+        ...(relative ? { changeVsDirectPct: relative.changePct, noiseVsDirectPct: relative.noisePct } : {}),
         regression: worse && gates && gateFigures.includes(figure),
         worse: worse && !isDirect,
         improvement: better_ && !isDirect,
@@ -228,12 +320,16 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     }
   }
   return {
+    schema: compareReportSchema,
     thresholdPct,
     gateFigures,
-    changes,
-    onlyInBase: base.results.filter((r) => !headById.has(r.id)).map((r) => r.id),
-    onlyInHead: head.results.filter((r) => !baseById.has(r.id)).map((r) => r.id),
+    compared: common.length,
+    intersection,
+    leftOut: onlyInBase.length + onlyInHead.length,
+    onlyInBase,
+    onlyInHead,
     regressions: changes.filter((c) => c.regression).length,
     warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes)],
+    changes,
   }
 }

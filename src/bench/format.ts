@@ -1,14 +1,15 @@
 /** Terminal and Markdown tables for bench reports and comparisons. */
 import type { BenchReport } from './types.ts'
-import type { Comparison } from './compare.ts'
+import { percent, type Comparison } from './compare.ts'
 
-const pct = (v: number): string => `${(v * 100).toFixed(0)}%`
+/** Percent values print as they are; a bench report's spreads are fractions and go through `percent` first. */
+const pct = (v: number): string => `${v.toFixed(0)}%`
 const num = (v: number, d = 1): string => v.toFixed(d)
-const signedPct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`
+const signedPct = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`
 
 function rows(report: BenchReport): string[][] {
   return report.results.map((r) => [
-    r.id, num(r.median.rps, 0), pct(r.spread.rps), num(r.median.p50, 2), num(r.median.p99, 2), num(r.median.ttfbP50, 2),
+    r.id, num(r.median.rps, 0), pct(percent(r.spread.rps)), num(r.median.p50, 2), num(r.median.p99, 2), num(r.median.ttfbP50, 2),
     num(r.median.connectionsPerRequest, 2), num(r.median.handshakesPerRequest, 2), String(r.median.errors),
     [r.median.clientCpuCores, r.median.upstreamCpuCores, r.median.proxyCpuCores].map((v) => (v === undefined ? '–' : num(v, 2))).join(' / '),
   ])
@@ -65,20 +66,23 @@ export function formatBenchMarkdown(report: BenchReport): string {
 export function formatComparison(c: Comparison, verbose: boolean): string {
   const shown = c.changes.filter((x) => verbose || x.worse || x.improvement || x.drift)
   const out = [
-    `Compared ${new Set(c.changes.map((x) => x.id)).size} configurations; gating figures: ${c.gateFigures.join(', ')}. A proxy configuration's change counts when,`,
+    ...(c.intersection ? [`--intersection: compared the ${c.compared} configuration(s) both reports have; left out ${c.leftOut} (${c.onlyInBase.length} only in base, ${c.onlyInHead.length} only in head).`] : []),
+    `Compared ${c.compared} configurations; gating figures: ${c.gateFigures.join(', ')}. A proxy configuration's change counts when,`,
     `relative to the same run's direct, it is beyond ${c.thresholdPct}% and beyond the run-to-run spread of that ratio, and the raw change is beyond ${c.thresholdPct}% too.`,
     'direct itself never gates: when it moves, the machine did (drift).',
   ]
   if (shown.length > 0) {
     out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise', 'verdict'], shown.map((x) => [
-      x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.change),
-      x.changeVsDirect === undefined ? '–' : signedPct(x.changeVsDirect), pct(x.noiseVsDirect ?? x.noise),
+      x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.changePct),
+      x.changeVsDirectPct === undefined ? '–' : signedPct(x.changeVsDirectPct), pct(x.noiseVsDirectPct ?? x.noisePct),
       x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : x.drift ? 'machine drift' : 'within noise',
     ])))
   }
   for (const w of c.warnings) out.push('', `note: ${w}`)
-  if (c.onlyInBase.length > 0) out.push('', `only in base: ${c.onlyInBase.join(', ')}`)
-  if (c.onlyInHead.length > 0) out.push('', `only in head: ${c.onlyInHead.join(', ')}`)
+  // A quick report against a full one leaves 80 out: name a few unless asked for all.
+  const ids = (list: readonly string[]): string => (verbose || list.length <= 6 ? list.join(', ') : `${list.slice(0, 6).join(', ')}, … ${list.length - 6} more (--verbose lists them)`)
+  if (c.onlyInBase.length > 0) out.push('', `left out, only in base: ${ids(c.onlyInBase)}`)
+  if (c.onlyInHead.length > 0) out.push('', `left out, only in head: ${ids(c.onlyInHead)}`)
   out.push('', c.regressions > 0 ? `${c.regressions} regression(s) beyond ${c.thresholdPct}% and the noise.` : 'No regression beyond the threshold and the noise.')
   return out.join('\n')
 }

@@ -378,7 +378,7 @@ const reports: Row[] = [
   ['report: a directory', ['compare', '@rep-folder.json', '@rep-ok.json'], [notAFile('a directory', reportWhat)]],
   ['report: 65 MiB', ['compare', '@rep-ok.json', '@rep-big.json'], [`is 65.0 MiB; a ${reportWhat} is at most 64.0 MiB. Check that this is the right file.`], { file: '@rep-big.json' }],
   ['report: not JSON', ['compare', '@rep-syntax.json', '@rep-ok.json'], [/: invalid JSON: .*\. Give a report written by `qcc-lab bench --json <file>`\./]],
-  ['report: another schema', ['compare', '@rep-ok.json', '@rep-run-report.json'], ['schema: not a qcc-lab/bench-report@1 file (schema: "qcc-lab/run-report@2"). Give a report written by `qcc-lab bench --json <file>`.'], { file: '@rep-run-report.json' }],
+  ['report: another schema', ['compare', '@rep-ok.json', '@rep-run-report.json'], ['schema: "qcc-lab/run-report@2" is a run report (what `qcc-lab run --json` writes), not a qcc-lab/bench-report@1 file. Give a report written by `qcc-lab bench --json <file>`.'], { file: '@rep-run-report.json' }],
   ['report: a string for req/s', ['compare', '@rep-ok.json', '@rep-string.json'], ['results[0].median.rps: expected a number, got string', reportFix], { file: '@rep-string.json' }],
   ['report: a negative req/s', ['compare', '@rep-ok.json', '@rep-negative.json'], ['results[1].median.rps: expected zero or a positive number', reportFix], { file: '@rep-negative.json' }],
   ['report: null rounds', ['compare', '@rep-null-rounds.json', '@rep-ok.json'], ['results[0].rounds: expected an array, got null', reportFix]],

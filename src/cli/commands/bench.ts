@@ -1,6 +1,7 @@
 /** `qcc-lab bench` and `qcc-lab compare`: connector benchmarks, and a comparison that gates changes. */
-import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import type { Command } from 'commander'
+import { checkOutputs, writeOutput, type ReportOutput } from '../output.ts'
 import { runBench } from '../../bench/run-bench.ts'
 import { nginxBinary, nginxInstallHint } from '../../bench/nginx.ts'
 import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
@@ -25,6 +26,14 @@ interface BenchFlags {
 export async function benchCommand(flags: BenchFlags): Promise<number> {
   if (flags.anchor !== undefined && flags.anchor !== 'nginx') throw new UsageError(`--anchor: only "nginx" is supported; got "${flags.anchor}".`)
   if (flags.anchor === 'nginx' && !nginxBinary()) throw new UsageError(nginxInstallHint)
+  // Before the run: a missing folder is exit 2 now, not after a minute of measuring.
+  const outputs: ReportOutput[] = [
+    ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
+    ...(flags.markdown !== undefined ? [{ flag: '--markdown', target: flags.markdown }] : []),
+  ]
+  checkOutputs(outputs)
+  // A report on stdout moves the table to stderr, so stdout stays parseable (as `run` does).
+  const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   const started = Date.now()
   const err = process.stderr
   let measuring: { at: number; done: number } | undefined
@@ -52,9 +61,9 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     },
   })
   if (err.isTTY && flags.progress !== false) err.write('\r\u001b[2K')
-  process.stdout.write(`${formatBenchTerminal(report)}\n`)
-  if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`)
-  if (flags.markdown) await writeFile(flags.markdown, formatBenchMarkdown(report))
+  out.write(`${formatBenchTerminal(report)}\n`)
+  if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
+  if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatBenchMarkdown(report))
   return 0
 }
 
@@ -71,12 +80,30 @@ function readReport(file: string) {
   return asBenchReport(data, file)
 }
 
-export async function compareCommand(base: string, head: string, flags: { threshold: string; gate?: string; verbose?: boolean; json?: boolean }): Promise<number> {
+interface CompareFlags {
+  readonly threshold: string
+  readonly gate?: string
+  readonly verbose?: boolean
+  /** `true` (bare `--json`) or `-`: stdout; else a file. */
+  readonly json?: string | true
+  readonly intersection?: boolean
+}
+
+export async function compareCommand(base: string, head: string, flags: CompareFlags): Promise<number> {
   const threshold = Number(flags.threshold)
   if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1_000) throw new UsageError(`--threshold takes a percentage from 0 to 1000; got "${flags.threshold}".`)
   const gate = flags.gate === undefined ? undefined : flags.gate.split(',').map((f) => f.trim())
   const unknown = gate?.filter((f) => !Object.hasOwn(comparedFigures, f)) ?? []
   if (unknown.length > 0 || gate?.length === 0) throw new UsageError(`--gate takes figures from ${Object.keys(comparedFigures).join(', ')}; got "${flags.gate}".`)
+  const json = flags.json === true ? '-' : flags.json
+  const outputs: ReportOutput[] = json !== undefined ? [{ flag: '--json', target: json }] : []
+  checkOutputs(outputs)
+  // `compare --json head.json …` read as a file to write would replace a report with the comparison.
+  for (const o of outputs) {
+    if (o.target !== '-' && [base, head].some((f) => path.resolve(f) === path.resolve(o.target))) {
+      throw new UsageError(`${o.flag} ${o.target}: is one of the reports being compared; give the comparison its own file, or - for stdout.`)
+    }
+  }
   // Both files are checked before either is refused, so one run names every problem.
   const read = [base, head].map((file) => {
     try {
@@ -89,8 +116,14 @@ export async function compareCommand(base: string, head: string, flags: { thresh
   const errors = read.flatMap((r) => (r.error ? [r.error.message] : []))
   // Line by line without repeats: the same file twice, or the hint under both, is said once.
   if (errors.length > 0) throw new QccLabError('BAD_REPORT', [...new Set(errors.join('\n').split('\n'))].join('\n'))
-  const comparison = compareReports(read[0]!.report!, read[1]!.report!, threshold, gate as ComparedFigure[] | undefined)
-  process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison, flags.verbose === true)}\n`)
+  const comparison = compareReports(read[0]!.report!, read[1]!.report!, threshold, gate as ComparedFigure[] | undefined, {
+    intersection: flags.intersection === true,
+    names: { base, head },
+  })
+  // The JSON on stdout moves the table to stderr, as `run` does.
+  const out = json === '-' ? process.stderr : process.stdout
+  out.write(`${formatComparison(comparison, flags.verbose === true)}\n`)
+  if (json !== undefined) await writeOutput(json, `${JSON.stringify(comparison, null, 2)}\n`)
   return comparison.regressions > 0 ? 1 : 0
 }
 
@@ -99,8 +132,8 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('Benchmark connector profiles (force-close, naive and tuned keep-alive) against direct, over HTTP/HTTPS, JSON/SSE, several concurrencies; upstreams and proxies run in two child processes, warmed up first, then measured in interleaved rounds.')
     .option('-q, --quick', 'a smaller matrix (concurrency 64 only, no simulated RTT), under a minute')
-    .option('--json <file>', 'write the report (qcc-lab/bench-report@1)')
-    .option('--markdown <file>', 'write Markdown tables')
+    .option('--json <file>', 'write the report (qcc-lab/bench-report@1) to a file, or - for stdout (the table then goes to stderr)')
+    .option('--markdown <file>', 'write Markdown tables to a file, or - for stdout')
     .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)', parseIntListOption('--rtt', 0, 1_000))
     .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)', parseIntListOption('--concurrency', 1, 512))
     .option('--rounds <n>', 'rounds per configuration (default 5)', parseIntOption('--rounds', 1, 20))
@@ -110,14 +143,28 @@ export function registerBench(program: Command): void {
     .action(async (flags: BenchFlags) => { process.exitCode = await benchCommand(flags) })
   program
     .command('compare')
-    .description('Compare two bench reports: exit 1 when a figure regressed beyond the threshold and the measured noise, 0 otherwise, 2 on unreadable or mismatched reports.')
+    .description('Compare two bench reports of the same configurations: exit 0 without a regression beyond the threshold and the measured noise, 1 with one, 2 on a bad file or reports of different configurations (see the exit codes below).')
     .argument('<base>', 'the baseline report (JSON)')
     .argument('<head>', 'the report to judge (JSON)')
     .option('-t, --threshold <pct>', 'smallest change that counts, in percent', '10')
     .option('-g, --gate <figures>', `figures whose regression fails the comparison (default ${defaultGateFigures.join(',')}; all: ${Object.keys(comparedFigures).join(',')})`)
     .option('-v, --verbose', 'show every figure, not only real changes')
-    .option('--json', 'machine-readable output')
-    .action(async (base: string, head: string, flags: { threshold: string; gate?: string; verbose?: boolean; json?: boolean }) => {
+    .option('--intersection', 'when the reports hold different configurations (a --quick one against a full one), compare only those both have and say how many were left out')
+    .option('--json [file]', 'write the comparison (qcc-lab/compare-report@1, changes in percent) to a file, or to stdout with - or no file (the table then goes to stderr)')
+    .addHelpText('after', `
+Exit codes:
+  0  no gating figure of a proxy configuration got worse beyond --threshold and the noise
+  1  at least one did (a regression)
+  2  a file is unreadable or not a bench report (a run report, say), or the two reports measured
+     different configurations, e.g. \`bench --quick\` against a full bench: compare says what differs;
+     measure both the same way, or pass --intersection to compare the configurations both have
+
+Examples:
+  qcc-lab compare base.json head.json
+  qcc-lab compare base.json head.json --threshold 5 --gate rps,p50
+  qcc-lab compare quick.json full.json --intersection
+  qcc-lab compare base.json head.json --json - | jq '.changes[] | select(.regression)'`)
+    .action(async (base: string, head: string, flags: CompareFlags) => {
       process.exitCode = await compareCommand(base, head, flags)
     })
 }

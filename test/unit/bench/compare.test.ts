@@ -54,7 +54,7 @@ describe('compareReports', () => {
     const c = compareReports(base, structuredClone(base))
     expect(c.regressions).toBe(0)
     expect(c.changes).toHaveLength(2 * 5) // 2 configurations × 5 figures
-    expect(c.changes.every((x) => x.change === 0)).toBe(true)
+    expect(c.changes.every((x) => x.changePct === 0)).toBe(true)
   })
 
   it('flags throughput cut in half as a regression', () => {
@@ -63,7 +63,7 @@ describe('compareReports', () => {
     ;(a.median as { rps: number }).rps = a.median.rps / 2
     const c = compareReports(base, head)
     expect(c.regressions).toBe(1)
-    expect(c.changes.find((x) => x.regression)).toMatchObject({ id: 'a', figure: 'rps', change: -0.5 })
+    expect(c.changes.find((x) => x.regression)).toMatchObject({ id: 'a', figure: 'rps', changePct: -50 })
   })
 
   it('does not flag a change within the measured spread, however large the threshold is exceeded', () => {
@@ -88,12 +88,14 @@ describe('compareReports', () => {
     expect(compareReports(base, slower, 10, ['p99']).regressions).toBe(1)
   })
 
-  it('reports configurations present on one side only, and refuses reports with nothing in common', () => {
+  it('refuses configurations present on one side only unless asked for the intersection, and reports with nothing in common always', () => {
     const head = report([result('a', [1000, 1000, 1000]), result('c', [1, 1, 1])])
-    const c = compareReports(base, head)
+    expect(() => compareReports(base, head)).toThrow(/1 only in base, 1 only in head, 1 in both/)
+    const c = compareReports(base, head, 10, undefined, { intersection: true })
     expect(c.onlyInBase).toEqual(['b'])
     expect(c.onlyInHead).toEqual(['c'])
-    expect(() => compareReports(base, report([result('z', [1, 1, 1])]))).toThrow(/share no configuration/)
+    expect(c).toMatchObject({ compared: 1, leftOut: 2, intersection: true })
+    expect(() => compareReports(base, report([result('z', [1, 1, 1])]), 10, undefined, { intersection: true })).toThrow(/share no configuration/)
   })
 
   it('divides out machine drift: a proxy that slowed exactly as much as direct did has not regressed', () => {
@@ -102,12 +104,12 @@ describe('compareReports', () => {
     const slowerMachine = report([result(`${g}/direct`, [1400, 1407, 1414]), result(`${g}/tuned-keepalive`, [700, 703.5, 707])])
     const c = compareReports(before, slowerMachine)
     const tuned = c.changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
-    expect(tuned.change).toBeCloseTo(-0.3)
-    expect(tuned.changeVsDirect).toBeCloseTo(0)
+    expect(tuned.changePct).toBeCloseTo(-30)
+    expect(tuned.changeVsDirectPct).toBeCloseTo(0)
     expect(tuned.regression).toBe(false)
     // direct itself is the machine: its -30 % is reported as drift and never gates.
     expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ regression: false, drift: true })
-    expect(c.changes.find((x) => x.id === `${g}/direct`)!.changeVsDirect).toBeUndefined()
+    expect(c.changes.find((x) => x.id === `${g}/direct`)!.changeVsDirectPct).toBeUndefined()
     expect(c.regressions).toBe(0)
   })
 
@@ -119,9 +121,9 @@ describe('compareReports', () => {
     const steady = report([result(`${g}/direct`, [2000, 2000, 2000, 2000, 2000]), result(`${g}/tuned-keepalive`, [1000, 1000, 1000, 1000, 1000])])
     expect(compareReports(steady, slowPhase).regressions).toBe(0)
     const tuned = (c: ReturnType<typeof compareReports>) => c.changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
-    expect(tuned(compareReports(steady, slowPhase)).noiseVsDirect).toBe(0)
+    expect(tuned(compareReports(steady, slowPhase)).noiseVsDirectPct).toBe(0)
     const halved = report([result(`${g}/direct`, [2000, 2000, 2000, 1000, 1000]), result(`${g}/tuned-keepalive`, [500, 500, 500, 250, 250])])
-    expect(tuned(compareReports(steady, halved))).toMatchObject({ regression: true, changeVsDirect: -0.5 })
+    expect(tuned(compareReports(steady, halved))).toMatchObject({ regression: true, changeVsDirectPct: -50 })
   })
 
   it('flags a halving written into the median alone (rounds untouched)', () => {
@@ -159,7 +161,7 @@ describe('compareReports', () => {
     const before = report([noRounds(result(`${g}/direct`, [2000]), 0.05), noRounds(result(`${g}/tuned-keepalive`, [1000]), 0.4)])
     const after = report([noRounds(result(`${g}/direct`, [2000]), 0.05), noRounds(result(`${g}/tuned-keepalive`, [700]), 0.4)])
     const tuned = compareReports(before, after).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
-    expect(tuned.noiseVsDirect).toBeCloseTo(0.4)
+    expect(tuned.noiseVsDirectPct).toBeCloseTo(40)
     expect(tuned.regression).toBe(false) // -30 % inside a 40 % spread
   })
 
@@ -192,8 +194,8 @@ describe('compareReports', () => {
     const after = report([result(`${g}/direct`, [2000, 2010, 2020]), result(`${g}/tuned-keepalive`, [500, 502.5, 505])])
     const tuned = compareReports(before, after).changes.find((x) => x.id === `${g}/tuned-keepalive` && x.figure === 'rps')!
     expect(tuned).toMatchObject({ regression: true })
-    expect(tuned.change).toBeCloseTo(-0.5)
-    expect(tuned.changeVsDirect).toBeCloseTo(-0.5)
+    expect(tuned.changePct).toBeCloseTo(-50)
+    expect(tuned.changeVsDirectPct).toBeCloseTo(-50)
   })
 
   it('does not call it a regression when the proxy only looks worse relative to a faster direct', () => {
@@ -270,8 +272,11 @@ describe('asBenchReport: the report schema', () => {
     expect(refused(r).split('\n').filter((l) => l.startsWith('base.json: '))).toHaveLength(3)
   })
 
-  it('says which schema it found when it is not a bench report', () => {
-    expect(refused({ schema: 'qcc-lab/run-report@2' })).toBe('base.json: schema: not a qcc-lab/bench-report@1 file (schema: "qcc-lab/run-report@2"). Give a report written by `qcc-lab bench --json <file>`.')
+  it('says which schema it found when it is not a bench report, and what that file is when qcc-lab wrote it', () => {
+    expect(refused({ schema: 'qcc-lab/run-report@2' })).toBe('base.json: schema: "qcc-lab/run-report@2" is a run report (what `qcc-lab run --json` writes), not a qcc-lab/bench-report@1 file. Give a report written by `qcc-lab bench --json <file>`.')
+    expect(refused({ schema: 'qcc-lab/compare-report@1' })).toMatch(/^base\.json: schema: "qcc-lab\/compare-report@1" is a comparison \(what `qcc-lab compare --json` writes\), not a qcc-lab\/bench-report@1 file/)
+    expect(refused({ schema: 'qcc-lab/bench-report@2' })).toMatch(/^base\.json: schema: "qcc-lab\/bench-report@2" is a bench report in format 2, which this qcc-lab cannot read/)
+    expect(refused({ schema: 'something/else@1' })).toBe('base.json: schema: not a qcc-lab/bench-report@1 file (schema: "something/else@1"). Give a report written by `qcc-lab bench --json <file>`.')
     expect(refused([1, 2])).toMatch(/^base\.json: schema: not a qcc-lab\/bench-report@1 file \(schema: null\)/)
   })
 })
