@@ -6,9 +6,11 @@ import type { RequestHandler } from 'msw'
 import { createRandom, deriveSeed } from '../src/shared/random.ts'
 import { QccLabError } from '../src/shared/errors.ts'
 import { defaultMessageBehaviour, messagesHandlers, type MessageBehaviour } from './anthropic/messages.ts'
-import { resolveFault, type ResolvedFault } from './faults/index.ts'
+import { resolveFault, type FaultSpec, type ResolvedFault } from './faults/index.ts'
 import { startLink } from './server.ts'
 import type { Ledger } from './ledger.ts'
+import { behaviourSchema, upstreamSpecSchema } from './upstream-spec.ts'
+import { formatZodIssues } from '../src/shared/zod-issues.ts'
 
 export interface UpstreamSpec {
   /** Used in generated request ids and message ids. Default `upstream`. */
@@ -19,8 +21,8 @@ export interface UpstreamSpec {
   readonly port?: number
   /** PEM key and certificate: serve HTTPS instead of HTTP. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer }
-  /** Faults in order; each as `{ kind, probability?, ...params }`. Validated here. */
-  readonly faults?: readonly unknown[]
+  /** Faults in order; each as `{ kind, probability?, ...params }` (typed per kind). Validated here. */
+  readonly faults?: readonly FaultSpec[]
   readonly behaviour?: Partial<MessageBehaviour>
   /** Seeds fault probabilities. Default 1. */
   readonly seed?: number
@@ -49,8 +51,9 @@ export interface FakeUpstream {
   readonly name: string
   readonly url: string
   readonly ledger: Ledger
-  /** Replaces the active faults (takes effect for the next event on every connection). */
-  setFaults(faults: readonly unknown[]): void
+  /** Replaces the active faults (takes effect for the next event on every connection). Validated as at start. */
+  setFaults(faults: readonly FaultSpec[]): void
+  /** Changes how messages are answered from the next request on. Validated as at start. */
   setBehaviour(behaviour: Partial<MessageBehaviour>): void
   /** Prepends msw handlers that take precedence over the built-in Messages API ones. */
   use(...handlers: RequestHandler[]): void
@@ -62,21 +65,54 @@ export interface FakeUpstream {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-export function resolveFaults(inputs: readonly unknown[], path = 'faults'): ResolvedFault[] {
-  const out: ResolvedFault[] = []
+/** Each fault validated by its kind's schema: the faults, or one `<path>: <problem>` line per problem. */
+function checkFaults(inputs: readonly unknown[], path: string): { faults: ResolvedFault[]; issues: string[] } {
+  const faults: ResolvedFault[] = []
   const issues: string[] = []
   inputs.forEach((input, i) => {
     const r = resolveFault(input, `${path}[${i}]`)
-    if (r.ok) out.push(r.fault)
+    if (r.ok) faults.push(r.fault)
     else issues.push(...r.issues)
   })
+  return { faults, issues }
+}
+
+export function resolveFaults(inputs: readonly unknown[], path = 'faults'): ResolvedFault[] {
+  const { faults, issues } = checkFaults(inputs, path)
   if (issues.length > 0) throw new QccLabError('FAULT_INVALID', `Failed to configure faults: ${issues.join('; ')}`)
-  return out
+  return faults
+}
+
+/**
+ * The spec checked with the schema scenario files use for an upstream's behaviour and faults (JavaScript
+ * callers and casts get the same words a YAML file gets): every problem at once, each naming its field.
+ */
+function checkSpec(spec: unknown): { faults: ResolvedFault[] } {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new QccLabError('UPSTREAM_INVALID', 'Failed to start the fake upstream: expected a spec object such as { name, faults, behaviour }.')
+  }
+  const parsed = upstreamSpecSchema.safeParse(spec)
+  const issues = parsed.success ? [] : formatZodIssues(parsed.error, '')
+  const given: unknown = (spec as UpstreamSpec).faults
+  // A list that is not one is the schema's problem; each entry is its kind's.
+  const checked = checkFaults(Array.isArray(given) ? given : [], 'faults')
+  issues.push(...checked.issues)
+  if (issues.length > 0) {
+    const name = (spec as UpstreamSpec).name
+    throw new QccLabError('UPSTREAM_INVALID', `Failed to start the fake upstream${typeof name === 'string' ? ` "${name}"` : ''}: ${issues.join('; ')}`)
+  }
+  return { faults: checked.faults }
+}
+
+function checkBehaviour(next: unknown): Partial<MessageBehaviour> {
+  const parsed = behaviourSchema.safeParse(next)
+  if (!parsed.success) throw new QccLabError('UPSTREAM_INVALID', `Failed to set the behaviour: ${formatZodIssues(parsed.error, 'behaviour').join('; ')}`)
+  return parsed.data
 }
 
 export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUpstream> {
+  let { faults } = checkSpec(spec)
   const name = spec.name ?? 'upstream'
-  let faults = resolveFaults(spec.faults ?? [])
   let behaviour: MessageBehaviour = { ...defaultMessageBehaviour, ...spec.behaviour }
   let extra: RequestHandler[] = []
   let messageSeq = 0
@@ -104,7 +140,7 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
     ledger: link.ledger,
     setFaults(next) { faults = resolveFaults(next) },
     setBehaviour(next) {
-      behaviour = { ...behaviour, ...next }
+      behaviour = { ...behaviour, ...checkBehaviour(next) }
       link.clearPrerendered()
     },
     use(...handlers) {
@@ -121,7 +157,8 @@ export async function startFakeUpstream(spec: UpstreamSpec = {}): Promise<FakeUp
   }
 }
 
-export { faults, faultKinds, type FaultKind, type FaultSpec } from './faults/index.ts'
+export { faults, faultKinds, type FaultKind, type FaultSpec, type FaultSpecOf } from './faults/index.ts'
+export { upstreamSpecSchema, behaviourSchema } from './upstream-spec.ts'
 export type { Ledger, LedgerEntry, LedgerSummary, ConnectionRecord } from './ledger.ts'
 export { summarizeLedger, summarizeLedgers } from './ledger.ts'
 export type { MessageBehaviour } from './anthropic/messages.ts'

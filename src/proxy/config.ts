@@ -4,7 +4,7 @@
  * config files) produce this; the proxy never reads files itself.
  */
 import { createHash } from 'node:crypto'
-import type { ConnectorSelection } from './connector/profiles.ts'
+import type { ConnectorOverrides, ConnectorProfileName, ConnectorSelection } from './connector/profiles.ts'
 import type { StrategyName } from './balancer/index.ts'
 
 export interface EndpointConfig {
@@ -94,6 +94,30 @@ export interface ProxyConfig {
   /** Seeds strategies and verification codes. Default: random. */
   readonly seed?: number
 }
+
+/**
+ * A connector as `startProxy` takes it: a profile name (`'naive-keepalive'`), the profile with overrides
+ * beside it as a config file writes it (`{ profile: 'tuned-keepalive', idleTimeoutMs: 2000 }`), or
+ * `{ profile, overrides }` (ConnectorSelection, what the proxy runs).
+ */
+export type ConnectorInput = ConnectorProfileName | ConnectorSelection | ({ readonly profile: ConnectorProfileName } & ConnectorOverrides)
+
+/** An endpoint as `startProxy` takes it. */
+export type EndpointInput = Omit<EndpointConfig, 'connector'> & { readonly connector?: ConnectorInput }
+
+/** A cluster as `startProxy` takes it. */
+export type ClusterInput = Omit<ClusterConfig, 'connector' | 'endpoints' | 'defaultProfile'> & {
+  readonly endpoints: readonly EndpointInput[]
+  /** Default `tuned-keepalive`. */
+  readonly connector?: ConnectorInput
+  readonly defaultProfile?: { readonly name: string; readonly endpoints: readonly EndpointInput[]; readonly legacy?: boolean }
+}
+
+/**
+ * What `startProxy` takes: a ProxyConfig whose connectors may be written as a config file writes them.
+ * Checked at start with the schema config files are checked with (config/validate-proxy-config.ts).
+ */
+export type ProxyConfigInput = Omit<ProxyConfig, 'cluster'> & { readonly cluster: ClusterInput }
 
 export const clusterDefaults = {
   strategy: 'priority_failover',

@@ -11,7 +11,8 @@ import { randomInt, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { installSocketReuseTracking } from './connector/socket-reuse.ts'
-import { clusterDefaults, type ProxyConfig } from './config.ts'
+import { clusterDefaults, type ProxyConfig, type ProxyConfigInput } from './config.ts'
+import { validateProxyConfig } from './config/validate-proxy-config.ts'
 import { resolveCompat } from './compat.ts'
 import { Cluster } from './cluster.ts'
 import { ProxyLog, type LogRecord } from './log.ts'
@@ -21,7 +22,6 @@ import { sendJson } from './attempt-loop.ts'
 import { loopbackHosts, route, type IngressPolicy, type RouteContext } from './routes.ts'
 import { buildStats, RequestCounters, type ProxyStats } from './stats.ts'
 import { createRandom } from '../shared/random.ts'
-import { QccLabError } from '../shared/errors.ts'
 
 export type { ProxyStats } from './stats.ts'
 export { upstreamHeaders } from './upstream-headers.ts'
@@ -58,14 +58,18 @@ function ingressPolicy(config: ProxyConfig, host: string): IngressPolicy {
   return { allowedHosts, maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }
 }
 
-export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
+/**
+ * Starts the proxy on `config.port` (default 0: a free port). The config is checked first with the schema
+ * config files are checked with: connectors may be written as a file writes them (`'naive-keepalive'`,
+ * `{ profile, idleTimeoutMs }`), and a bad field throws a QccLabError naming it before anything listens.
+ */
+export async function startProxy(input: ProxyConfigInput): Promise<ProxyHandle> {
+  const config = validateProxyConfig(input)
   installSocketReuseTracking()
   const proxyId = config.id ?? randomUUID().slice(0, 8)
   const clock = config.clock ?? Date.now
   const random = createRandom(config.seed ?? randomInt(2 ** 31)).next
-  const { switches: compat, unknown } = resolveCompat(config.cluster.compat ?? [])
-  if (unknown.length > 0) throw new QccLabError('CONFIG_INVALID', `Failed to start the proxy: unknown compat switch ${unknown.map((u) => `"${u}"`).join(', ')}. See \`qcc-lab list\`.`)
-  if (config.cluster.endpoints.length === 0) throw new QccLabError('CONFIG_INVALID', `Failed to start the proxy: cluster "${config.cluster.name}" has no endpoints.`)
+  const { switches: compat } = resolveCompat(config.cluster.compat ?? [])
   const log = new ProxyLog({ proxyId, file: config.logFile, secrets: config.cluster.endpoints.map((e) => e.apiKey), clock })
   const cluster = new Cluster(config.cluster, { compat, log, clock, random })
   const affinity = new SessionAffinity(config.cluster.affinityTtlMs ?? clusterDefaults.affinityTtlMs)

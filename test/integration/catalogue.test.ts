@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest'
 import { listBundledScenarios, loadScenario } from '../../src/harness/scenario/load.ts'
 import { runScenario } from '../../src/harness/runner/run-scenario.ts'
-import { summarizeVariant } from '../../src/harness/report/summarize.ts'
 
 const names = await listBundledScenarios()
 
@@ -22,9 +21,8 @@ describe('the scenario catalogue', () => {
     const scenario = await loadScenario(name)
     expect(scenario.variants.length, 'a before and an after variant').toBeGreaterThanOrEqual(2)
     expect(scenario.rootCause, 'explains its root cause').toBeTruthy()
-    const records = await runScenario(scenario)
-    const reports = records.map((r) => summarizeVariant(r, scenario.variants.find((v) => v.name === r.variant)!.expect))
-    const failed = reports.flatMap((v) => v.expectations.filter((e) => !e.pass).map((e) => `${v.name}: ${e.name} (expected ${e.expected}, got ${e.actual}); ${v.diagnosis[0]?.explanation ?? ''}`))
+    const { report } = await runScenario(scenario)
+    const failed = report.variants.flatMap((v) => v.expectations.filter((e) => !e.pass).map((e) => `${v.name}: ${e.name} (expected ${e.expected}, got ${e.actual}); ${v.diagnosis[0]?.explanation ?? ''}`))
     expect(failed).toEqual([])
   }, 90_000)
 })

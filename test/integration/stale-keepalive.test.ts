@@ -6,14 +6,13 @@
 import { describe, expect, it, vi } from 'vitest'
 import { loadScenario } from '../../src/harness/scenario/load.ts'
 import { runScenario } from '../../src/harness/runner/run-scenario.ts'
-import { summarizeVariant } from '../../src/harness/report/summarize.ts'
 import type { Scenario } from '../../src/harness/scenario/schema.ts'
 
 const tcpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length
 
 async function runOnce(scenario: Scenario) {
-  const records = await runScenario(scenario)
-  return records.map((r) => summarizeVariant(r, scenario.variants.find((v) => v.name === r.variant)!.expect))
+  const { report } = await runScenario(scenario)
+  return report.variants
 }
 
 describe('stale-keepalive scenario', () => {

@@ -1,6 +1,6 @@
 /** `qcc-lab upstream start`: one fake Anthropic upstream in the foreground, with faults, for manual chaos. */
 import type { Command } from 'commander'
-import { startFakeUpstream, faultKinds, type FakeUpstream } from '../../../fake-upstreams/index.ts'
+import { startFakeUpstream, faultKinds, type FakeUpstream, type FaultSpec } from '../../../fake-upstreams/index.ts'
 import { resolveFault } from '../../../fake-upstreams/faults/index.ts'
 import { selfSignedCertificate } from '../../shared/self-signed.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
@@ -22,7 +22,7 @@ export function parseFaultFlag(text: string): Record<string, unknown> {
 }
 
 /** Each `--fault` parsed and validated on its own, so that a problem names the spec the user typed. */
-export function parseFaultFlags(specs: readonly string[]): Array<Record<string, unknown>> {
+export function parseFaultFlags(specs: readonly string[]): FaultSpec[] {
   const faults = specs.map(parseFaultFlag)
   const problems: string[] = []
   faults.forEach((fault, i) => {
@@ -31,7 +31,7 @@ export function parseFaultFlags(specs: readonly string[]): Array<Record<string, 
     if (!r.ok) problems.push(`--fault "${specs[i]}": ${r.issues.map((issue) => issue.replace(/^@\.?/, '')).join('; ')}`)
   })
   if (problems.length > 0) throw new UsageError(problems.join('\n'))
-  return faults
+  return faults as FaultSpec[]
 }
 
 export async function upstreamStart(flags: { host: string; port: number; tls?: boolean; fault?: string[]; name: string; seed: number }): Promise<number> {

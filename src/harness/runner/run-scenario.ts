@@ -1,15 +1,19 @@
 /**
- * Orchestrates one run: fake upstreams → proxy → workload → record, for each selected variant in turn.
+ * Orchestrates one run: fake upstreams → proxy → workload → record → report, for each selected variant
+ * in turn; `qcc-lab run` and the API both call runScenario, so a test gets the verdict the CLI prints.
  * The timeline (pauses, timeouts, fault delays) is resolved first against the constants the run follows:
  * the variant's settings for the bundled proxy, the target profile's for an external one. Everything a
  * variant starts is owned by a dispose stack and stopped before the next variant starts, whatever
  * happened.
  */
+import { rmSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import type { z } from 'zod'
 import { DisposeStack } from '../../shared/dispose-stack.ts'
+import { UsageError } from '../../shared/errors.ts'
 import { deriveSeed } from '../../shared/random.ts'
-import { startFakeUpstream, type FakeUpstream } from '../../../fake-upstreams/index.ts'
+import { startFakeUpstream, type FakeUpstream, type FaultSpec } from '../../../fake-upstreams/index.ts'
 import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
@@ -17,8 +21,13 @@ import { runWorkload } from '../workload/run-workload.ts'
 import { startTargetProcess, TargetStartError, type QccLayout } from './target.ts'
 import type { TargetProfile } from './target-profile.ts'
 import { collectProxyEvents } from '../report/collect.ts'
-import { resolveWorkload, type Scenario } from '../scenario/schema.ts'
-import { bundledConstants, resolveDurationsDeep } from '../scenario/constants.ts'
+import { summarizeVariant } from '../report/summarize.ts'
+import { summarizeScenario, unmetExpectations } from '../report/summarize-scenario.ts'
+import type { ScenarioReport, VariantReport } from '../report/types.ts'
+import { resolveWorkload, type Scenario, type scenarioSchema } from '../scenario/schema.ts'
+import { bundledConstants, resolveDurationsDeep, type constantDurationSchema } from '../scenario/constants.ts'
+import { loadScenario } from '../scenario/load.ts'
+import { parseScenario, scenarioFromData } from '../scenario/parse.ts'
 import type { VariantRecord } from './record.ts'
 
 export type RunEvent =
@@ -41,21 +50,114 @@ export interface TargetSpec {
 }
 
 export interface RunOptions {
-  /** Run only the variants with these names. */
+  /** Run only the variants with these names (an unknown name is a UsageError). Default: every variant. */
   readonly variants?: readonly string[]
   /** Overrides the scenario's seed. */
   readonly seed?: number
+  /** 0-based repetition index: it names request ids and the proxy (default 0). */
   readonly repeat?: number
   readonly onEvent?: (event: RunEvent) => void
   /** Target mode: run against an external proxy started per variant (see target.ts). */
   readonly target?: TargetSpec
 }
 
-export async function runVariant(scenario: Scenario, variantName: string, options: RunOptions = {}): Promise<VariantRecord> {
-  const variant = scenario.variants.find((v) => v.name === variantName)
-  if (!variant) throw new Error(`Failed to run variant "${variantName}": scenario ${scenario.name} has no such variant.`)
+/** A fault in a scenario: a FaultSpec whose `…Ms` fields may also follow a proxy constant (`{ constant: 'recoverMs', plusMs: 800 }`). */
+export type ScenarioFault = WithConstants<FaultSpec>
+type WithConstants<F> = F extends unknown ? { [P in keyof F]: P extends `${string}Ms` ? F[P] | z.input<typeof constantDurationSchema> : F[P] } : never
+
+type WrittenScenario = z.input<typeof scenarioSchema>
+type WrittenUpstream = WrittenScenario['upstreams'][number]
+
+/** A scenario as a plain object: a scenario file's fields (see scenarios/*.yaml), faults typed per kind. */
+export type ScenarioDefinition = Omit<WrittenScenario, 'upstreams'> & {
+  readonly upstreams: ReadonlyArray<Omit<WrittenUpstream, 'faults'> & { readonly faults?: readonly ScenarioFault[] }>
+}
+
+/**
+ * What runScenario and runVariant take:
+ * - a bundled scenario's name (`'stale-keepalive'`, see `qcc-lab list`) or a path to a scenario YAML file;
+ * - YAML text (a string with a line break, or starting with `{`);
+ * - a ScenarioDefinition: a plain object with a file's fields;
+ * - a Scenario that loadScenario or parseScenario returned (used as it is).
+ * Text and objects are checked exactly as a file is: a ScenarioError names the field
+ * (`(inline scenario): upstreams[0].faults[0].idleMS: unknown field; …`).
+ */
+export type ScenarioInput = string | ScenarioDefinition | Scenario
+
+/** Where an inline scenario's problems say they are. */
+const inlineYamlLabel = '(inline YAML)'
+const inlineObjectLabel = '(inline scenario)'
+
+const isYamlText = (s: string): boolean => /[\r\n]/.test(s) || /^\s*\{/.test(s)
+
+/** A Scenario already validated by parseScenario (it has its file and each variant's contract flag). */
+function isLoaded(input: ScenarioDefinition | Scenario): input is Scenario {
+  const s = input as Partial<Scenario>
+  return typeof s.file === 'string' && Array.isArray(s.variants) && s.variants.every((v) => typeof v?.contract === 'boolean')
+}
+
+/** Any ScenarioInput → a validated Scenario (see ScenarioInput). */
+export async function resolveScenario(input: ScenarioInput): Promise<Scenario> {
+  if (typeof input === 'string') return isYamlText(input) ? parseScenario(input, inlineYamlLabel, 'inline') : loadScenario(input)
+  if (typeof input === 'object' && input !== null && isLoaded(input)) return input
+  return scenarioFromData(input, inlineObjectLabel, 'inline')
+}
+
+/** One variant's run: its verdict, its report (what `qcc-lab run` prints for it) and the raw record. */
+export interface VariantRun {
+  /** The variant's verdict is `pass`: every expectation that could be evaluated held, and one could. */
+  readonly passed: boolean
+  readonly report: VariantReport
+  /** One line per expectation that did not hold, plus the first failed request explained; empty when none failed. */
+  readonly unmet: readonly string[]
+  /** The input of summarize: samples, attempts, ledgers, stats. */
+  readonly record: VariantRecord
+}
+
+/** A scenario's run: the verdict over its variants, the report `qcc-lab run` prints, and the raw records. */
+export interface ScenarioRun {
+  /** The scenario's verdict is `pass`: no variant failed and at least one passed. */
+  readonly passed: boolean
+  readonly report: ScenarioReport
+  /** Every variant's unmet expectations, one line each (see VariantRun.unmet). */
+  readonly unmet: readonly string[]
+  readonly records: readonly VariantRecord[]
+}
+
+type Variant = Scenario['variants'][number]
+
+function variantOf(scenario: Scenario, name: string): Variant {
+  const variant = scenario.variants.find((v) => v.name === name)
+  if (!variant) throw new UsageError(`Failed to run variant "${name}": scenario ${scenario.name} has no such variant; it has ${scenario.variants.map((v) => v.name).join(', ')}.`)
+  return variant
+}
+
+/**
+ * Runs one variant of a scenario (any ScenarioInput) and summarises it as `qcc-lab run` does. Against a
+ * target, a variant that passed has its target's home removed; a failed one keeps it (`record.target.home`).
+ */
+export async function runVariant(input: ScenarioInput, variantName: string, options: RunOptions = {}): Promise<VariantRun> {
+  const scenario = await resolveScenario(input)
+  const variant = variantOf(scenario, variantName)
+  if (options.target && !variant.contract) throw new UsageError(`Failed to run variant "${variantName}" against a target: it is bundled-only (${variant.bundledOnly}).`)
+  return summarized(await recordVariant(scenario, variant, options), variant)
+}
+
+/** The record → the variant's report and verdict; a passed target's home is no longer needed. */
+function summarized(record: VariantRecord, variant: Variant): VariantRun {
+  const report = summarizeVariant(record, variant.expect)
+  let kept = record
+  if (record.target?.home !== undefined && report.verdict !== 'fail') {
+    rmSync(record.target.home, { recursive: true, force: true })
+    const { home: _removed, ...target } = record.target
+    kept = { ...record, target }
+  }
+  return { passed: report.verdict === 'pass', report, unmet: unmetExpectations(report), record: kept }
+}
+
+/** Runs one variant: upstreams → proxy (or the target) → workload → record. Everything started is stopped. */
+async function recordVariant(scenario: Scenario, variant: Variant, options: RunOptions): Promise<VariantRecord> {
   const target = options.target
-  if (target && !variant.contract) throw new Error(`Failed to run variant "${variantName}" against a target: it is bundled-only (${variant.bundledOnly}).`)
   const seed = options.seed ?? scenario.seed
   const repeat = options.repeat ?? 0
   const started = performance.now()
@@ -67,7 +169,7 @@ export async function runVariant(scenario: Scenario, variantName: string, option
   const workload = resolveWorkload(scenario.workload, constants, variant)
   options.onEvent?.({ type: 'variant-start', scenario: scenario.name, variant: variant.name, repeat, expectedMs: expectedDurationMs(workload) })
   /** The record from what this run observed; the rest is the variant's. */
-  const finish = (observed: Pick<VariantRecord, 'samples' | 'attempts' | 'requests' | 'upstreams' | 'proxyStats' | 'target'>): VariantRecord => {
+  const finish = (observed: Pick<VariantRecord, 'samples' | 'attempts' | 'requests' | 'upstreams' | 'proxyStats' | 'target' | 'endpointStates' | 'workloadOriginMs'>): VariantRecord => {
     const durationMs = performance.now() - started
     options.onEvent?.({ type: 'variant-end', scenario: scenario.name, variant: variant.name, repeat, durationMs })
     return {
@@ -83,7 +185,8 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     const upstreams: FakeUpstream[] = []
     for (const spec of scenario.upstreams) {
       const up = await startFakeUpstream({
-        name: spec.name, faults: resolveDurationsDeep(spec.faults, constants) as unknown[], behaviour: spec.behaviour, seed: deriveSeed(seed, variant.name),
+        // Validated when the scenario loaded; only the constants are filled in here.
+        name: spec.name, faults: resolveDurationsDeep(spec.faults, constants) as readonly FaultSpec[], behaviour: spec.behaviour, seed: deriveSeed(seed, variant.name),
       })
       stack.defer(`upstream ${spec.name}`, () => up.close())
       upstreams.push(up)
@@ -134,7 +237,8 @@ export async function runVariant(scenario: Scenario, variantName: string, option
         seed,
         cluster: {
           name: scenario.name,
-          endpoints,
+          // The upstream's name is the scenario's; the proxy knows an endpoint by its URL and key.
+          endpoints: endpoints.map(({ name: _name, ...e }) => e),
           connector,
           strategy: variant.proxy.strategy as StrategyName | undefined,
           attempts: variant.proxy.attempts,
@@ -145,13 +249,15 @@ export async function runVariant(scenario: Scenario, variantName: string, option
         },
       })
       stack.defer('proxy', () => proxy.close())
-      const events = collectProxyEvents(proxy.id)
+      // Stamped on the variant's clock, as the ledgers and samples are lined up below.
+      const events = collectProxyEvents(proxy.id, { now: () => performance.now() - started, stats: () => proxy.stats() })
       stack.defer('event collector', () => events.stop())
       collector = events
       url = proxy.url
       stats = async () => proxy.stats()
     }
 
+    const workloadOriginMs = performance.now() - started
     const samples = await runWorkload(workload, url, {
       requestIdPrefix: `${variant.name}-r${repeat}`,
       onProgress: (done, total) => options.onEvent?.({ type: 'progress', scenario: scenario.name, variant: variant.name, done, total }),
@@ -161,9 +267,14 @@ export async function runVariant(scenario: Scenario, variantName: string, option
     const targetInfo = stopTarget ? await stopTarget() : undefined
     return finish({
       samples,
+      workloadOriginMs,
       attempts: [...(collector?.attempts ?? [])],
       requests: [...(collector?.requests ?? [])],
-      upstreams: upstreams.map((u) => ({ name: u.name, url: u.url, entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })) })),
+      ...(collector ? { endpointStates: [...collector.endpointStates] } : {}),
+      upstreams: upstreams.map((u) => ({
+        name: u.name, url: u.url, originMs: u.ledger.originMs - started,
+        entries: [...u.ledger.entries()].map((e) => ({ ...e })), connections: u.ledger.connections().map((c) => ({ ...c })),
+      })),
       proxyStats,
       ...(targetInfo ? { target: targetInfo } : {}),
     })
@@ -177,10 +288,28 @@ function expectedDurationMs(w: { readonly requests: number; readonly burst: numb
   return Math.max(0, Math.ceil(w.requests / w.burst) - 1) * w.gapMs
 }
 
-/** Runs the selected variants of a scenario one after another. */
-export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<VariantRecord[]> {
+/**
+ * Runs the selected variants of a scenario (any ScenarioInput) one after another and summarises them as
+ * `qcc-lab run` does: `const { passed, report } = await runScenario('stale-keepalive')`. Against a target
+ * (`options.target`), variants only the bundled proxy can run are listed in `report.bundledOnly`, not run.
+ */
+export async function runScenario(input: ScenarioInput, options: RunOptions = {}): Promise<ScenarioRun> {
+  const scenario = await resolveScenario(input)
+  for (const name of options.variants ?? []) variantOf(scenario, name)
   const selected = options.variants ? scenario.variants.filter((v) => options.variants!.includes(v.name)) : scenario.variants
-  const records: VariantRecord[] = []
-  for (const v of selected) records.push(await runVariant(scenario, v.name, options))
-  return records
+  const bundledOnly = options.target ? selected.filter((v) => !v.contract).map((v) => ({ variant: v.name, reason: v.bundledOnly! })) : []
+  const runs: VariantRun[] = []
+  for (const v of selected) {
+    if (options.target && !v.contract) continue
+    runs.push(summarized(await recordVariant(scenario, v, options), v))
+  }
+  const keptHomes = runs.flatMap((r) => (r.record.target?.home === undefined ? [] : [{ variant: r.record.variant, home: r.record.target.home }]))
+  const report = summarizeScenario(scenario, runs.map((r) => r.report), {
+    seed: options.seed ?? scenario.seed,
+    repeat: options.repeat ?? 0,
+    mode: options.target ? 'target' : 'bundled',
+    bundledOnly,
+    keptHomes,
+  })
+  return { passed: report.verdict === 'pass', report, unmet: runs.flatMap((r) => r.unmet), records: runs.map((r) => r.record) }
 }

@@ -15,10 +15,17 @@ import { bundledConstants, resolveDurationsDeep } from './constants.ts'
 export function parseScenario(text: string, file: string, fallbackName: string): Scenario {
   const yaml = parseYaml(text)
   if (!yaml.ok) throw new ScenarioError(file, yaml.problems)
+  return scenarioFromData(yaml.value, file, fallbackName, yaml.locate)
+}
+
+/**
+ * A value already parsed (YAML's, or a plain JS object) → Scenario, checked exactly as a file is;
+ * `locate` adds `line:column` to each problem when the value came from text.
+ */
+export function scenarioFromData(data: unknown, file: string, fallbackName: string, locate?: Parameters<typeof withPosition>[1]): Scenario {
   const fail = (problems: readonly string[]): never => {
-    throw new ScenarioError(file, problems.map((p) => withPosition(p, yaml.locate)))
+    throw new ScenarioError(file, locate ? problems.map((p) => withPosition(p, locate)) : problems)
   }
-  const data = yaml.value
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return fail(['(root): expected a mapping with description, upstreams, workload and variants'])
   }

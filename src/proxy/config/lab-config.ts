@@ -9,7 +9,7 @@
  * of billable verification calls a second). Every count has a ceiling no real config comes near.
  */
 import { z } from 'zod'
-import { connectorSelectionSchema } from '../connector/profiles.ts'
+import { connectorSelectionSchema, type ConnectorProfileName, type ConnectorSelection } from '../connector/profiles.ts'
 import { strategyNames } from '../balancer/index.ts'
 import { MAX_TIMER_MS } from '../../shared/timers.ts'
 
@@ -55,17 +55,31 @@ export const httpUrlSchema = z.string().superRefine((text, ctx) => {
 /** The connector timers (ms) an override may set. */
 const connectorTimerFields = ['idleTimeoutMs', 'hintMarginMs', 'maxIdleTimeoutMs', 'connectTimeoutMs', 'headersTimeoutMs', 'bodyTimeoutMs'] as const
 
+/** Connector overrides (`{ idleTimeoutMs, … }`) within bounds: timers at most MAX_TIMER_MS, connections at most MAX_CONNECTIONS. */
+export function checkConnectorLimits(overrides: Readonly<Record<string, unknown>>, ctx: z.RefinementCtx, at: ReadonlyArray<string | number> = []): void {
+  for (const field of connectorTimerFields) {
+    const v = overrides[field]
+    if (typeof v === 'number' && v > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', path: [...at, field], message: timerTooLong })
+  }
+  if (typeof overrides.connections === 'number' && overrides.connections > MAX_CONNECTIONS) {
+    ctx.addIssue({ code: 'custom', path: [...at, 'connections'], message: `expected at most ${MAX_CONNECTIONS} connections per endpoint, or null for no limit` })
+  }
+}
+
 /** A connector profile name or `{ profile, ...overrides }`, with its timers and connection limit bounded. */
 export const labConnectorSchema = connectorSelectionSchema.superRefine((selection, ctx) => {
-  if (typeof selection !== 'object' || selection === null) return
-  const s = selection as Record<string, unknown>
-  for (const field of connectorTimerFields) {
-    if (typeof s[field] === 'number' && s[field] > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', path: [field], message: timerTooLong })
-  }
-  if (typeof s.connections === 'number' && s.connections > MAX_CONNECTIONS) {
-    ctx.addIssue({ code: 'custom', path: ['connections'], message: `expected at most ${MAX_CONNECTIONS} connections per endpoint, or null for no limit` })
-  }
+  if (typeof selection === 'object' && selection !== null) checkConnectorLimits(selection as Record<string, unknown>, ctx)
 })
+
+/** A connector as written (`'force-close'` or `{ profile, ...overrides }`) → the selection the proxy runs. */
+export function toConnectorSelection(written: z.output<typeof labConnectorSchema>): ConnectorSelection
+export function toConnectorSelection(written: z.output<typeof labConnectorSchema> | undefined): ConnectorSelection | undefined
+export function toConnectorSelection(written: z.output<typeof labConnectorSchema> | undefined): ConnectorSelection | undefined {
+  if (written === undefined) return undefined
+  if (typeof written === 'string') return { profile: written as ConnectorProfileName }
+  const { profile, ...overrides } = written
+  return { profile: profile as ConnectorProfileName, overrides }
+}
 
 export const labEndpointSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{8}$/, 'expected 8 lower-case hex characters').optional(),

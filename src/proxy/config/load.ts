@@ -11,13 +11,13 @@ import { inputLimits, readInputFile } from '../../shared/input-file.ts'
 import { formatZodIssues } from '../../shared/zod-issues.ts'
 import { resolveCompat, compatNames } from '../compat.ts'
 import { endpointId, type ClusterConfig, type EndpointConfig } from '../config.ts'
-import type { ConnectorSelection, ConnectorProfileName } from '../connector/profiles.ts'
+import type { ConnectorSelection } from '../connector/profiles.ts'
 import type { StrategyName } from '../balancer/index.ts'
 import {
   endpointGroupsFileName, endpointGroupsSchema, looksLikeEndpointGroups, looksLikeQccCache, qccCacheSchema, resolveQccCluster,
   type EndpointGroups, type QccProblem,
 } from './qcc-cache.ts'
-import { labConfigSchema, type LabCluster } from './lab-config.ts'
+import { labConfigSchema, toConnectorSelection, type LabCluster } from './lab-config.ts'
 
 /** One line per problem, each `<file>: <field path>: <what was expected>. <fix>`; problems may be in several files. */
 export class ConfigError extends QccLabError {
@@ -77,12 +77,7 @@ function parseData(file: string, text: string): unknown {
   return parsed.value
 }
 
-function selection(s: LabCluster['connector']): ConnectorSelection | undefined {
-  if (s === undefined) return undefined
-  if (typeof s === 'string') return { profile: s as ConnectorProfileName }
-  const { profile, ...overrides } = s
-  return { profile: profile as ConnectorProfileName, overrides }
-}
+const selection = (s: LabCluster['connector']): ConnectorSelection | undefined => toConnectorSelection(s)
 
 /** The EndpointGroups next to a cache.json, or undefined when there is no such file (as for qcc). */
 function readEndpointGroups(cacheFile: string): { file: string; groups?: EndpointGroups } {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Pool } from 'undici'
 import { http, HttpResponse } from 'msw'
-import { startFakeUpstream, type FakeUpstream } from '../../../fake-upstreams/index.ts'
+import { startFakeUpstream, type FakeUpstream, type FaultSpec } from '../../../fake-upstreams/index.ts'
 import { startProxy, type ProxyHandle } from '../../../src/proxy/server.ts'
 
 const cleanup: Array<() => Promise<unknown>> = []
@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
 
-async function upstream(prerender: boolean, faults: unknown[] = []): Promise<{ up: FakeUpstream; pool: Pool }> {
+async function upstream(prerender: boolean, faults: FaultSpec[] = []): Promise<{ up: FakeUpstream; pool: Pool }> {
   const up = await startFakeUpstream({ name: 'pre', prerender, faults, behaviour: { textDeltas: 4 } })
   const pool = new Pool(up.url, { allowH2: false })
   cleanup.push(() => up.close(), () => pool.close())

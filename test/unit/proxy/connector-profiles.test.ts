@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startFixture, type Fixture } from '../../helpers/proxy-fixture.ts'
 import { scriptedServer, type TestServer } from '../../helpers/servers.ts'
+import type { UpstreamSpec } from '../../../fake-upstreams/index.ts'
 
 let fx: Fixture | undefined
 let server: TestServer | undefined
@@ -15,7 +16,7 @@ afterEach(async () => {
  * Every reused connection is closed under its next request: the race, made certain.
  */
 const single = { attempts: { max: 1 } }
-const racingUpstream = [{ faults: [{ kind: 'race-close', afterIdleMs: 0 }] }]
+const racingUpstream: UpstreamSpec[] = [{ faults: [{ kind: 'race-close', afterIdleMs: 0 }] }]
 
 const attemptsOf = (f: Fixture) => f.events.attempts.map((a) => [a.requestId, a.outcome, a.reusedConnection, a.staleRetry])
 
