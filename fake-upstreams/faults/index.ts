@@ -23,17 +23,25 @@ export const faults = {
 
 export type FaultKind = keyof typeof faults
 
-/** A fault as written in a scenario or passed to `startFakeUpstream`: kind, parameters, probability. */
-export type FaultSpec = {
-  [K in FaultKind]: { readonly kind: K } & ScheduleInput & z.input<(typeof faults)[K]['params']>
-}[FaultKind]
+/**
+ * One fault as written in a scenario or passed to `startFakeUpstream`: its `kind`, that kind's parameters
+ * (derived from its file's `params` schema, so a new fault file types itself) and when it acts
+ * (`probability`, `fromRequest`, `untilRequest`, `cycle`). Flattened so that an editor shows, and a type
+ * error names, the fields of that kind.
+ */
+export type FaultSpecOf<K extends FaultKind> = Flatten<{ readonly kind: K } & ScheduleInput & z.input<(typeof faults)[K]['params']>>
+
+/** A fault of any kind: a union discriminated by `kind`. `{ kind: 'idle-close', idleMS: 300 }` is a type error. */
+export type FaultSpec = { [K in FaultKind]: FaultSpecOf<K> }[FaultKind]
+
+type Flatten<T> = { [P in keyof T]: T[P] } & {}
 
 /**
  * When a fault acts, on the wrapper (toxiproxy's toxicity, plus request schedules), counted in requests
  * that reached this upstream (1-based): `fromRequest`..`untilRequest`, optionally in a `cycle` of `on`
  * requests faulty then `off` requests clean (a flapping endpoint), and with `probability`.
  */
-const scheduleSchema = z.object({
+export const scheduleSchema = z.object({
   probability: z.number().min(0).max(1).default(1),
   fromRequest: z.number().int().positive().default(1),
   untilRequest: z.number().int().positive().optional(),

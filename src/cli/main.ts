@@ -11,6 +11,8 @@ import { registerProxy } from './commands/proxy.ts'
 import { registerUpstream } from './commands/upstream.ts'
 import { registerExplain } from './commands/explain.ts'
 import { registerBench } from './commands/bench.ts'
+import { registerSchema } from './commands/schema.ts'
+import { registerLint } from './commands/lint.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerProxy(program)
   registerUpstream(program)
   registerBench(program)
+  registerLint(program)
+  registerSchema(program)
   return program
 }
 

@@ -61,7 +61,7 @@ export function isBundledOnlyMetric(path: string): boolean {
 
 // --- /__qcc__/stats: the paths qcc serves (spec §6.1) and the ones qcc-lab's proxy adds ---------------
 
-type Shape = 'number' | 'list' | { readonly [key: string]: Shape }
+export type Shape = 'number' | 'list' | { readonly [key: string]: Shape }
 const n = 'number' as const
 const healthShape: Shape = { consecutive_failures: n, total_requests: n, failed_requests: n, success_rate: n, avg_response_time: n }
 const endpointShape: Shape = {
@@ -70,7 +70,7 @@ const endpointShape: Shape = {
   breaker: { consecutive_failures: n }, pool: { connected: n, free: n, pending: n, running: n },
 }
 /** `#` = an array index, `*` = any key. A `list` reads as its length. */
-const statsShape: Shape = {
+export const statsShape: Shape = {
   total_requests: n, successful_requests: n, failed_requests: n, success_rate: n, uptime: n,
   endpoints: { '#': endpointShape }, total_endpoints: n, healthy_endpoints: n, failed_endpoints: 'list',
   failure_queue_size: n, endpoint_verify_counts: { '*': n },
@@ -152,7 +152,7 @@ export function metricProblem(path: string, upstreams?: ReadonlySet<string>): st
     return undefined
   }
   if (root === 'stats') {
-    if (rest.length === 0 || rest.some((k) => !/^[A-Za-z0-9_]+$/.test(k))) return 'expected stats.<field>[.<field>…], e.g. stats.failure_queue_size'
+    if (rest.length === 0 || rest.some((k) => !/^[A-Za-z0-9_-]+$/.test(k))) return 'expected stats.<field>[.<field>…], e.g. stats.failure_queue_size'
     return statsProblem(rest)
   }
   const near = closest(path, metricPaths)

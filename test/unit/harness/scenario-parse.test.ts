@@ -86,6 +86,11 @@ describe('parseScenario', () => {
     expect(found.some((p) => pattern.test(p)), `problems were:\n${found.join('\n')}`).toBe(true)
   })
 
+  it('accepts a stats path through a hyphenated outcome key (attempts_by_outcome.stale-socket)', () => {
+    const s = parseScenario(valid.replace('failures.total == 0', 'stats.attempts_by_outcome.stale-socket == 0'), 'x.yaml', 'fallback')
+    expect(s.variants[0]!.expect[0]!.metric).toBe('stats.attempts_by_outcome.stale-socket')
+  })
+
   it('names the line and column of each problem', () => {
     try {
       parseScenario(valid.replace('failures.total == 0', 'failures.stale-sockt == 0').replace('requests: 4', 'requests: 0'), 'scenarios/bad.yaml', 'bad')
