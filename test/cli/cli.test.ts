@@ -72,7 +72,8 @@ describe('qcc-lab run', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/^FAIL fail/m)
     expect(r.stdout).toMatch(/✗ failures\.total == 0 \(expected == 0, got 3\)/)
-    expect(r.stdout).toMatch(/naive-r0-1 failed \(http-502\) — the client got HTTP 502 "\{\\"error\\":\\"All 1 endpoints failed\\"\}": attempt 1 → relay \(\w+\): stale-socket on a reused connection/)
+    // Wrapped to 80 columns (the width of a pipe): the words may be split across lines.
+    expect(r.stdout).toMatch(/naive-r0-1\s+failed\s+\(http-502\)\s+—\s+the\s+client\s+got\s+HTTP\s+502\s+"\{\\"error\\":\\"All\s+1\s+endpoints\s+failed\\"\}":\s+attempt\s+1\s+→\s+relay\s+\(\w+\):\s+stale-socket\s+on\s+a\s+reused\s+connection/)
   })
 
   it('runs one variant with --profile and prints JSON to stdout with --json -', async () => {

@@ -117,7 +117,7 @@ describe('target mode plumbing', () => {
     expect(plain.stdout).toMatch(/^PASS 1 scenario run\(s\), verified 1\/2 against the target · 1 bundled-only/m)
     const strict = await runCli(['run', 'overloaded-529', '--strict', '--no-progress', '--target-profile', profile, '--target-cmd', bundled()])
     expect(strict.code).toBe(1)
-    expect(strict.stdout).toMatch(/^FAIL 1 scenario run\(s\), verified 1\/2 against the target · 1 bundled-only \(--strict: fails the run\)/m)
+    expect(strict.stdout).toMatch(/^FAIL 1 scenario run\(s\), verified 1\/2 against the target · 1 bundled-only\s+\(--strict: fails the run\)/m)
   }, 120_000)
 
   it.each(['qcc', 'null-default', 'cluster-default'])('hands the target a cache.json in the %s layout, which the bundled proxy reads', async (layout) => {

@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process'
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { request } from 'undici'
 import { startProxy } from '../../proxy/server.ts'
@@ -11,6 +10,9 @@ import { isConnectorProfileName, connectorProfileNames } from '../../proxy/conne
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { checkPidRecord, describeNotOurs, homeDir, pidFile, pidFiles, procStartTime, readPid, removePid, writePid, type PidRecord } from '../home.ts'
 import { parseIntOption } from '../options.ts'
+import { outputWidth } from '../environment.ts'
+import { keep, wrap } from '../../harness/report/format-terminal.ts'
+import { launcherPath } from '../../shared/package-root.ts'
 import { clusterWithConstants, loadTargetProfile } from '../../harness/runner/target-profile.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -31,7 +33,7 @@ interface StartFlags {
   readonly maxBodyBytes?: number
 }
 
-const bin = fileURLToPath(new URL('../../../bin/qcc-lab.js', import.meta.url))
+const bin = launcherPath
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
@@ -271,6 +273,49 @@ export async function proxyStop(flags: { home?: string; port?: number }): Promis
   return 0
 }
 
+/** The part of `/__qcc__/stats` that `proxy status` prints; every field optional (an older proxy may lack one). */
+interface StatusStats {
+  readonly total_requests?: number
+  readonly success_rate?: number
+  readonly strategy?: string
+  readonly failure_queue_size?: number
+  readonly endpoints?: ReadonlyArray<{
+    readonly id?: string
+    readonly base_url?: string
+    readonly api_key?: string
+    readonly priority?: number
+    readonly enabled?: boolean
+    readonly tier?: string | null
+    readonly health_status?: { readonly last_error?: string | null }
+    readonly failure_queue_reason?: string | null
+  }>
+}
+
+/**
+ * One running proxy for a person: each endpoint by its URL and key ending (several keys may share a
+ * relay's URL), its tier and priority; the id, which only config overrides and logs use, last.
+ */
+export function formatProxyStatus(r: PidRecord & { uptime_s: number; stats?: unknown }, width: number): string[] {
+  const lines = wrap([r.url, `pid ${r.pid}`, `cluster ${r.cluster}`, `up ${r.uptime_s} s`].map(keep).join('  '), width, '', '  ')
+  const s = r.stats as StatusStats | undefined
+  if (s === undefined || s === null || typeof s !== 'object') return [...lines, '  (not answering /__qcc__/stats)']
+  const n = s.total_requests ?? 0
+  const head = [`${n} request${n === 1 ? '' : 's'}, ${s.success_rate ?? '?'}% succeeded`]
+  if (s.strategy) head.push(`strategy ${s.strategy}`)
+  if (s.failure_queue_size !== undefined) head.push(`failure queue ${s.failure_queue_size}`)
+  lines.push(...wrap(head.map(keep).join('\u00a0· '), width, '  ', '    '))
+  const endpoints = s.endpoints ?? []
+  const state = (e: (typeof endpoints)[number]): string => (e.enabled === false ? 'disabled' : e.tier ?? 'unknown')
+  const tierWidth = Math.max(0, ...endpoints.map((e) => state(e).length))
+  for (const e of endpoints) {
+    const parts = [e.base_url ?? '(no URL)', e.api_key ? keep(`key ${e.api_key}`) : undefined, e.priority !== undefined ? keep(`priority ${e.priority}`) : undefined, e.id ? keep(`(id ${e.id})`) : undefined]
+    lines.push(...wrap(`${state(e).padEnd(tierWidth)}  ${parts.filter((p) => p !== undefined).join('  ')}`, width, '    ', `    ${' '.repeat(tierWidth + 2)}`))
+    const why = e.failure_queue_reason ?? (state(e) !== 'healthy' ? e.health_status?.last_error : undefined)
+    if (why) lines.push(...wrap(`${e.failure_queue_reason ? 'queued because' : 'last error'}: ${why}`, width, `    ${' '.repeat(tierWidth + 2)}`))
+  }
+  return lines
+}
+
 export async function proxyStatus(flags: { home?: string; port?: number; json?: boolean }): Promise<number> {
   const home = homeDir(flags.home)
   const running: Array<PidRecord & { uptime_s: number; stats?: unknown }> = []
@@ -296,12 +341,8 @@ export async function proxyStatus(flags: { home?: string; port?: number; json?: 
   } else if (running.length === 0) {
     process.stdout.write(`no qcc-lab proxy is running${flags.port ? ` on port ${flags.port}` : ''} (home ${home})\n`)
   } else {
-    for (const r of running) {
-      const s = r.stats as { total_requests?: number; success_rate?: number; endpoints?: Array<{ id: string; tier: string }> } | undefined
-      process.stdout.write(`${r.url}  pid ${r.pid}  cluster ${r.cluster}  up ${r.uptime_s} s\n`)
-      if (s) process.stdout.write(`  requests ${s.total_requests}, success ${s.success_rate}%, endpoints ${s.endpoints?.map((e) => `${e.id}:${e.tier}`).join(' ')}\n`)
-      else process.stdout.write('  (not answering /__qcc__/stats)\n')
-    }
+    const width = outputWidth(process.stdout)
+    for (const r of running) process.stdout.write(`${formatProxyStatus(r, width).join('\n')}\n`)
   }
   return running.length > 0 ? 0 : 1
 }

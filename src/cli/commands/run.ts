@@ -12,13 +12,13 @@ import type { Scenario } from '../../harness/scenario/schema.ts'
 import { runScenario, type RunEvent, type TargetSpec } from '../../harness/runner/run-scenario.ts'
 import { builtinTargetProfiles, loadTargetProfile, targetProfileYaml } from '../../harness/runner/target-profile.ts'
 import { checkTargetCommand, qccLayouts, stopAllTargets, type QccLayout } from '../../harness/runner/target.ts'
-import { summarizeVariant } from '../../harness/report/summarize.ts'
 import { buildRunReport } from '../../harness/report/build-report.ts'
-import { formatRunSummary, formatScenario } from '../../harness/report/format-terminal.ts'
+import { formatRunSummary, formatScenario, keep, truncate, wrap } from '../../harness/report/format-terminal.ts'
 import type { RunReport, ScenarioReport } from '../../harness/report/types.ts'
 import { UsageError } from '../../shared/errors.ts'
-import { environment, useColor } from '../environment.ts'
+import { environment, outputWidth, useColor } from '../environment.ts'
 import { parseIntOption } from '../options.ts'
+import { printLintForRun } from './lint.ts'
 
 interface RunFlags {
   readonly all?: boolean
@@ -54,27 +54,67 @@ export function selectVariants(scenario: Scenario, names: readonly string[] | un
   return scenario.variants.filter((v) => picked.has(v.name)).map((v) => v.name)
 }
 
-/** Progress on stderr: a live line on a terminal; piped, a line when a long variant starts and every 5 s. */
-function progressPrinter(enabled: boolean): (e: RunEvent) => void {
-  const err = process.stderr
-  if (!enabled) return () => undefined
-  if (err.isTTY) {
-    return (e) => {
-      if (e.type === 'progress') err.write(`\r\u001b[2K  ${e.scenario} › ${e.variant} ${e.done}/${e.total}`)
-      else if (e.type === 'variant-start' && (e.expectedMs ?? 0) >= 5_000) err.write(`\r\u001b[2K  ${e.scenario} › ${e.variant}: its timeline takes at least ${Math.round(e.expectedMs! / 1000)} s\n`)
-      else if (e.type === 'variant-end') err.write('\r\u001b[2K')
+/** Where progress goes (stderr), as far as the printer needs it. */
+export interface ProgressStream {
+  write(text: string): unknown
+  readonly isTTY?: boolean
+  readonly columns?: number
+}
+
+/**
+ * Progress on stderr while a variant runs, also through a timeline's long pauses when no request
+ * completes. On a terminal: one live line (cut to its width) with the requests done and the seconds
+ * so far, redrawn every second. Piped: a line when a long variant starts, one every 5 s while it runs,
+ * and one when it ends. `now` and `every` (a repeating timer; returns its cancel) are injected by tests.
+ */
+export function progressPrinter(err: ProgressStream, options: { readonly now?: () => number; readonly every?: (fn: () => void, ms: number) => () => void } = {}): { onEvent: (e: RunEvent) => void; stop: () => void } {
+  const now = options.now ?? (() => performance.now())
+  const every = options.every ?? ((fn, ms) => {
+    const timer = setInterval(fn, ms).unref()
+    return () => clearInterval(timer)
+  })
+  const width = outputWidth(err)
+  let current: { scenario: string; variant: string; done: number; total?: number; startedAt: number } | undefined
+  let cancel: (() => void) | undefined
+  const cancelTimer = (): void => {
+    cancel?.()
+    cancel = undefined
+  }
+  const seconds = (ms: number): number => Math.round(ms / 1000)
+  const status = (v: NonNullable<typeof current>): string =>
+    `${v.scenario} › ${v.variant} ${v.total === undefined ? 'started' : `${v.done}/${v.total} requests`}, ${seconds(now() - v.startedAt)} s so far`
+  const live = (): void => {
+    if (current) err.write(`\r\u001b[2K${truncate(`  ${status(current)}`, width - 1)}`)
+  }
+  const onEvent = (e: RunEvent): void => {
+    if (e.type === 'variant-start') {
+      cancelTimer()
+      current = { scenario: e.scenario, variant: e.variant, done: 0, startedAt: now() }
+      const long = (e.expectedMs ?? 0) >= 5_000 ? `${e.scenario} › ${e.variant}: its timeline takes ${keep(`at least ${seconds(e.expectedMs!)} s`)}` : undefined
+      if (err.isTTY) {
+        if (long) err.write(`\r\u001b[2K${wrap(long, width - 1, '  ', '    ').join('\n')}\n`)
+        live()
+        cancel = every(live, 1_000)
+      } else {
+        if (long) err.write(`${wrap(`running ${long}`, width, '  ', '    ').join('\n')}\n`)
+        cancel = every(() => { if (current) err.write(`${wrap(`… ${status(current)}`, width, '  ', '    ').join('\n')}\n`) }, 5_000)
+      }
+    } else if (e.type === 'progress') {
+      if (current) Object.assign(current, { done: e.done, total: e.total })
+      if (err.isTTY) live()
+    } else if (e.type === 'variant-end') {
+      cancelTimer()
+      current = undefined
+      err.write(err.isTTY ? '\r\u001b[2K' : `${wrap(`ran ${e.scenario} › ${e.variant} in ${(e.durationMs / 1000).toFixed(1)} s`, width, '  ', '    ').join('\n')}\n`)
     }
   }
-  let lastLine = 0
-  return (e) => {
-    if (e.type === 'variant-start') {
-      lastLine = performance.now()
-      if ((e.expectedMs ?? 0) >= 5_000) err.write(`  running ${e.scenario} › ${e.variant} (its timeline takes at least ${Math.round(e.expectedMs! / 1000)} s)\n`)
-    } else if (e.type === 'progress' && performance.now() - lastLine >= 5_000) {
-      lastLine = performance.now()
-      err.write(`  … ${e.scenario} › ${e.variant} ${e.done}/${e.total} requests\n`)
-    } else if (e.type === 'variant-end') err.write(`  ran ${e.scenario} › ${e.variant} in ${(e.durationMs / 1000).toFixed(1)} s\n`)
+  // The run ended (or threw) mid-variant: no timer left, and no live line under what comes next.
+  const stop = (): void => {
+    cancelTimer()
+    if (err.isTTY && current) err.write('\r\u001b[2K')
+    current = undefined
   }
+  return { onEvent, stop }
 }
 
 function targetSpec(flags: RunFlags): { spec: TargetSpec; cleanup: () => void } | undefined {
@@ -115,6 +155,7 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   // Load and validate every scenario before running any: a typo in the third file fails in milliseconds.
   const scenarios: Scenario[] = []
   for (const arg of names) scenarios.push(await loadScenario(arg))
+  printLintForRun(scenarios, flags.color)
   const selections = scenarios.map((s) => selectVariants(s, flags.profile))
   const outputs = [
     ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
@@ -127,7 +168,9 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   // A report on stdout moves the human output to stderr.
   const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   const color = useColor(out, flags.color)
-  const onEvent = progressPrinter(flags.progress !== false)
+  const width = outputWidth(out)
+  const progress = flags.progress !== false ? progressPrinter(process.stderr) : undefined
+  const onEvent = progress?.onEvent
   const reports: ScenarioReport[] = []
   // Ctrl-C or a CI cancel: stop the target's whole process group and remove its files before leaving.
   const interrupted = (signal: NodeJS.Signals): void => {
@@ -144,43 +187,21 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   try {
     if (target) {
       const c = target.spec.profile.constants
-      out.write(`Target mode: ${target.spec.command}\n  profile ${target.spec.profile.name} (${target.spec.profile.source}): attempts ${c.attempts.max}/${c.attempts.perEndpoint} per endpoint, breaker ${c.breaker.threshold}/${c.breaker.openMs} ms, verifier ${c.verifierIntervalMs} ms, recover ${c.recoverMs} ms, headers timeout ${c.headersTimeoutMs} ms · config layout ${target.spec.layout}\n\n`)
+      out.write(`${[
+        ...wrap(`Target mode: ${target.spec.command}`, width, '', '  '),
+        ...wrap(`profile ${target.spec.profile.name} (${target.spec.profile.source}): attempts ${c.attempts.max}/${c.attempts.perEndpoint} per endpoint, breaker ${c.breaker.threshold}/${c.breaker.openMs} ms, verifier ${c.verifierIntervalMs} ms, recover ${c.recoverMs} ms, headers timeout ${c.headersTimeoutMs} ms · config layout ${target.spec.layout}`, width, '  ', '    '),
+      ].join('\n')}\n\n`)
     }
     for (let r = 0; r < flags.repeat; r++) {
       for (const [i, scenario] of scenarios.entries()) {
-        const selected = selections[i]!
-        const bundledOnly = target === undefined ? [] : selected
-          .map((name) => scenario.variants.find((v) => v.name === name)!)
-          .filter((v) => !v.contract)
-          .map((v) => ({ variant: v.name, reason: v.bundledOnly! }))
-        const runnable = selected.filter((name) => !bundledOnly.some((n) => n.variant === name))
-        const records = await runScenario(scenario, { variants: runnable, seed: flags.seed, repeat: r, onEvent, target: target?.spec })
-        const variants = records.map((rec) => summarizeVariant(rec, scenario.variants.find((v) => v.name === rec.variant)!.expect))
-        // A target's home (its config and its own log) is kept for a failed variant only.
-        const keptHomes: Array<{ variant: string; home: string }> = []
-        for (const [k, rec] of records.entries()) {
-          const home = rec.target?.home
-          if (home === undefined) continue
-          if (variants[k]!.verdict === 'fail') keptHomes.push({ variant: rec.variant, home })
-          else rmSync(home, { recursive: true, force: true })
-        }
-        const report: ScenarioReport = {
-          name: scenario.name,
-          file: scenario.file,
-          description: scenario.description,
-          seed: flags.seed ?? scenario.seed,
-          repeat: r,
-          verdict: variants.some((v) => v.verdict === 'fail') ? 'fail' : variants.some((v) => v.verdict === 'pass') ? 'pass' : 'n/a',
-          mode: target === undefined ? 'bundled' : 'target',
-          variants,
-          bundledOnly,
-          ...(keptHomes.length > 0 ? { keptHomes } : {}),
-        }
+        // Summarised (and a passed target's home removed) where the API does it too: in runScenario.
+        const { report } = await runScenario(scenario, { variants: selections[i]!, seed: flags.seed, repeat: r, onEvent, target: target?.spec })
         reports.push(report)
-        if (flags.repeat === 1 || report.verdict === 'fail') out.write(`${formatScenario(report, { color })}\n\n`)
+        if (flags.repeat === 1 || report.verdict === 'fail') out.write(`${formatScenario(report, { color, width })}\n\n`)
       }
     }
   } finally {
+    progress?.stop()
     process.off('SIGINT', interrupted)
     process.off('SIGTERM', interrupted)
     target?.cleanup()
@@ -193,7 +214,7 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
     environment: environment(),
     ...(target ? { target: { command: target.spec.command, profile: target.spec.profile.name, layout: target.spec.layout ?? 'qcc', strict: flags.strict === true } } : {}),
   })
-  out.write(`${formatRunSummary(report, { color })}\n`)
+  out.write(`${formatRunSummary(report, { color, width })}\n`)
   if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
   if (flags.junit !== undefined) await writeOutput(flags.junit, formatJunit(report))
   if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatMarkdown(report))
