@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 // Entry point. Plain JavaScript so that an older Node gets a clear message instead of a syntax error.
+// The build copies it to dist/bin/. In a clone both copies run the TypeScript sources (an edit takes effect at
+// once, no stale build); an installed package ships only dist/, whose JavaScript it runs.
+import { existsSync } from 'node:fs'
+
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(
-    `qcc-lab needs Node.js >= 22.19 (undici 8 requires it; it also runs TypeScript sources directly); this is ${process.version}.\n` +
+    `qcc-lab needs Node.js >= 22.19 (undici 8 requires it); this is ${process.version}.\n` +
       'Install one with: npm install --prefix ~/.cache/node24 node@24 && export PATH=~/.cache/node24/node_modules/.bin:$PATH\n',
   )
   process.exit(2)
 }
-const { main } = await import('../src/cli/main.ts')
+const root = new URL(import.meta.url.endsWith('/dist/bin/qcc-lab.js') ? '../../' : '../', import.meta.url)
+const sources = new URL('src/cli/main.ts', root)
+const entry = existsSync(sources) ? sources : new URL('dist/src/cli/main.js', root)
+const { main } = await import(entry.href)
 const code = await main(process.argv.slice(2))
 process.exitCode = code

@@ -9,6 +9,7 @@
  */
 import { fork, execFileSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -20,6 +21,7 @@ import { messageBody } from '../harness/workload/run-workload.ts'
 import type { HostSpec } from './host.ts'
 import { startNginx, type Nginx } from './nginx.ts'
 import { createPinner } from './placement.ts'
+import { moduleExtension, packagePath, packageRoot } from '../shared/package-root.ts'
 import { median, ratio, relativeSpread, round3 } from './stats.ts'
 import { BENCH_IDLE_MS, benchTargets, comparedFigures, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
 import type { LedgerSummary } from '../../fake-upstreams/index.ts'
@@ -49,7 +51,7 @@ export interface BenchProgress {
   readonly id: string
 }
 
-const hostScript = fileURLToPath(new URL('./host.ts', import.meta.url))
+const hostScript = fileURLToPath(new URL(`./host${moduleExtension}`, import.meta.url))
 const require = createRequire(import.meta.url)
 
 interface Host {
@@ -188,9 +190,11 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, behi
   return figures
 }
 
+/** qcc-lab's own commit, from a clone only: an installed copy inside someone's repository would report theirs. */
 function gitCommit(): string | null {
+  if (!existsSync(packagePath('.git'))) return null
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], cwd: fileURLToPath(new URL('../..', import.meta.url)) }).toString().trim() || null
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], cwd: packageRoot }).toString().trim() || null
   } catch {
     return null
   }

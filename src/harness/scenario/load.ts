@@ -2,14 +2,14 @@
 import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ScenarioError, UsageError } from '../../shared/errors.ts'
 import { inputLimits, readInputFile } from '../../shared/input-file.ts'
+import { packagePath } from '../../shared/package-root.ts'
 import { parseScenario } from './parse.ts'
 import type { Scenario } from './schema.ts'
 
 /** The bundled scenarios folder (`<package>/scenarios`). */
-export const bundledScenarioDir = fileURLToPath(new URL('../../../scenarios/', import.meta.url))
+export const bundledScenarioDir = `${packagePath('scenarios')}${path.sep}`
 
 export async function listBundledScenarios(): Promise<string[]> {
   const files = await readdir(bundledScenarioDir).catch(() => [] as string[])
