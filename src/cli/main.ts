@@ -13,6 +13,7 @@ import { registerExplain } from './commands/explain.ts'
 import { registerBench } from './commands/bench.ts'
 import { registerSchema } from './commands/schema.ts'
 import { registerLint } from './commands/lint.ts'
+import { registerDoctor } from './commands/doctor.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerBench(program)
   registerLint(program)
   registerSchema(program)
+  registerDoctor(program)
   return program
 }
 
