@@ -1,5 +1,5 @@
 /**
- * The README's "Testing with qcc-lab from vitest" example, as a test so that it cannot rot: keep the two
+ * The README's "From vitest: the test API" example, as a test so that it cannot rot: keep the two
  * identical (the README imports from 'qcc-lab'; this copy from the source tree, the only difference).
  */
 import { expect, it } from 'vitest'
