@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url)
 rmSync(dist, { recursive: true, force: true })
 const tsc = join(require.resolve('typescript/package.json'), '..', 'bin', 'tsc')
 try {
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: ['ignore', 2, 2] }) // stderr: `npm pack --json` keeps stdout for its JSON
 } catch {
   process.stderr.write('build: tsc reported the errors above; nothing to ship\n')
   process.exit(1)
@@ -38,4 +38,4 @@ if (leftovers.length > 0) {
   process.exit(1)
 }
 for (const entry of ['src/index.js', 'src/cli/main.js']) await import(pathToFileURL(join(dist, entry)).href)
-process.stdout.write('build: dist/ written and loads\n')
+process.stderr.write('build: dist/ written and loads\n')
