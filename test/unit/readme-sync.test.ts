@@ -1,17 +1,18 @@
 /**
  * The README's code that is also a test stays the same as that test: the "From vitest: the test API"
- * example is test/unit/readme-example.test.ts (which imports from the source tree instead of 'qcc-lab').
+ * example is test/unit/readme-example.test.ts (which imports from the source tree instead of 'qcc-lab'), and
+ * the "Writing a scenario" worked example is test/fixtures/scenarios/my-relay.yaml.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
-/** The first ```ts block after a heading. */
-function codeBlockAfter(heading: string): string {
-  const at = readme.indexOf(`\n${heading}\n`)
-  if (at < 0) throw new Error(`README.md has no heading "${heading}"`)
-  const m = /\n```ts\n([\s\S]*?)\n```\n/.exec(readme.slice(at))
+/** The first ```<lang> block after a line that starts with `marker`. */
+function codeBlockAfter(marker: string, lang = 'ts'): string {
+  const at = readme.indexOf(`\n${marker}`)
+  if (at < 0) throw new Error(`README.md has no line starting "${marker}"`)
+  const m = new RegExp(`\\n\`\`\`${lang}\\n([\\s\\S]*?)\\n\`\`\`\\n`).exec(readme.slice(at))
   if (!m) throw new Error(`README.md: no ts code block after "${heading}"`)
   return `${m[1]}\n`
 }
@@ -21,6 +22,12 @@ describe('README.md', () => {
     const test = readFileSync(new URL('./readme-example.test.ts', import.meta.url), 'utf8')
       .replace(/^\/\*\*[\s\S]*?\*\/\n/, '')
       .replace("from '../../src/index.ts'", "from 'qcc-lab'")
-    expect(codeBlockAfter('## From vitest: the test API')).toBe(test)
+    expect(codeBlockAfter('## From vitest: the test API\n')).toBe(test)
+  })
+
+  it("shows Writing a scenario's worked example exactly as test/fixtures/scenarios/my-relay.yaml (which the lint tests check)", () => {
+    const fixture = readFileSync(new URL('../fixtures/scenarios/my-relay.yaml', import.meta.url), 'utf8')
+      .replace('$schema=../../../schemas/scenario.schema.json', '$schema=./node_modules/qcc-lab/schemas/scenario.schema.json')
+    expect(codeBlockAfter('**3. The file, with the fix applied**', 'yaml')).toBe(fixture)
   })
 })

@@ -254,7 +254,7 @@ export function formatScenario(s: ScenarioReport, options: TerminalOptions): str
   lines.push(...tableLines)
   for (const v of s.variants) {
     lines.push('')
-    const what = [v.contract ? 'contract' : `connector ${v.connector}`, v.description].filter(Boolean).join(' — ')
+    const what = [v.contract ? (v.target ? 'contract, run against the target' : `contract, on the bundled proxy's defaults: connector ${v.connector}`) : `connector ${v.connector}`, v.description].filter(Boolean).join(' — ')
     say(`${c.bold(v.name)} ${c.dim(`(${what})`)}`, '  ', '    ')
     // Columns the table had no room for.
     if (dropped.length > 0) say(items(numberColumns.filter((col) => dropped.includes(col)).map((col) => aloneText(col, col.cell(v, c)))), '    ')

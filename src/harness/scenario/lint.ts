@@ -27,6 +27,7 @@ export const lintRules = {
   'client-never-reuses': 'a variant that expects a stale socket, whose connector gives the connection up before the race',
   'fault-never-acts': 'a request fault whose probability or schedule never lets it act',
   'schedule-ignored': 'probability or a schedule on a fault that acts on idle connections, where they have no effect',
+  'param-ignored': 'a fault parameter that the fault\'s other settings make meaningless (advertisedMs without a lying header)',
 } as const
 
 export type LintRule = keyof typeof lintRules
@@ -301,6 +302,10 @@ export function lintScenario(scenario: Scenario, options: LintOptions): LintWarn
             ? 'its probability is 0'
             : `it starts at request ${f.fault.schedule.fromRequest} and at most ${maxArrivals} requests reach ${u.name} (${scenario.workload.requests} requests × ${constants.attempts.max} attempts, plus a stale-socket retry)`
           add({ rule: 'fault-never-acts', path: f.path, upstream: u.name, fault: named, summary: 'the fault never acts', problem: `${f.fault.kind} never acts: ${why}.`, fix: 'lower fromRequest or raise probability (0-1), or remove the fault' }, v.name)
+        }
+        if (f.fault.kind === 'idle-close' && f.raw.advertisedMs !== undefined && (f.raw.keepAliveHeader ?? 'honest') !== 'lying') {
+          const header = String(f.raw.keepAliveHeader ?? 'honest')
+          add({ rule: 'param-ignored', path: f.path, upstream: u.name, fault: f.fault.kind, summary: `advertisedMs has no effect with keepAliveHeader: ${header}`, problem: `advertisedMs is what a lying Keep-Alive header advertises; with keepAliveHeader: ${header} ${header === 'absent' ? 'no header is sent' : 'the header tells the real idleMs'}, so the client never sees it.`, fix: `remove advertisedMs, or set keepAliveHeader: lying if the relay advertises a timeout it does not keep` }, v.name)
         }
         const scheduled = ['probability', 'fromRequest', 'untilRequest', 'cycle'].filter((k) => f.raw[k] !== undefined)
         if (!actsOnRequests(f.fault) && scheduled.length > 0) {

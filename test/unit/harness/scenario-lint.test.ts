@@ -187,6 +187,16 @@ describe('lintScenario', () => {
     const ws = lintScenario(scenario({ faults: '- { kind: idle-close, idleMs: 400, probability: 0.5 }\n- { kind: race-close, afterIdleMs: 100 }', pacing: '{ burst: 2, gapMs: 150 }' }), undici)
     expect(ws.map((w) => [w.rule, w.summary])).toEqual([['schedule-ignored', 'probability has no effect here']])
   })
+
+  it('flags advertisedMs on an idle-close whose header is absent or honest (a new user wrote it with absent)', () => {
+    const race = '\n- { kind: race-close, afterIdleMs: 100 }'
+    for (const header of ['absent', 'honest']) {
+      const ws = lintScenario(scenario({ faults: `- { kind: idle-close, idleMs: 400, keepAliveHeader: ${header}, advertisedMs: 60000 }${race}`, pacing: '{ burst: 2, gapMs: 150 }' }), undici)
+      expect(ws.map((w) => [w.rule, w.path, w.summary])).toEqual([['param-ignored', 'upstreams[0].faults[0]', `advertisedMs has no effect with keepAliveHeader: ${header}`]])
+    }
+    const lying = lintScenario(scenario({ faults: `- { kind: idle-close, idleMs: 400, keepAliveHeader: lying, advertisedMs: 60000 }${race}`, pacing: '{ burst: 2, gapMs: 150 }' }), undici)
+    expect(lying).toEqual([])
+  })
 })
 
 describe('raceSuggestion', () => {
