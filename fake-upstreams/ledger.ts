@@ -3,6 +3,7 @@
  * which position, after how much idle time, and whether it was answered. From this the report tells
  * lost deliveries (a client request no upstream answered) from duplicated ones (answered twice).
  */
+import { performance } from 'node:perf_hooks'
 
 /** What happened to one request that reached the upstream. */
 export type DeliveryOutcome =
@@ -36,6 +37,8 @@ export interface LedgerEntry {
   status?: number
   /** The fault that dropped the request, if any. */
   fault?: string
+  /** When the upstream was done with it: its response finished, or the connection dropped or cut it (ms since the upstream started). */
+  endAtMs?: number
 }
 
 export interface ConnectionRecord {
@@ -44,6 +47,8 @@ export interface ConnectionRecord {
   closedAtMs?: number
   /** Who closed it: a fault (`fault:<kind>`), the server's default idle timeout, or `peer` (the client, or a `Connection: close` exchange). */
   closedBy?: string
+  /** The upstream's own close, FIN (end) or RST (reset), and when it sent it; absent when the peer closed first. */
+  serverClose?: { readonly kind: 'fin' | 'rst'; readonly atMs: number }
   requests: number
 }
 
@@ -68,6 +73,12 @@ export interface LedgerSummary {
 export class Ledger {
   readonly #entries: LedgerEntry[] = []
   readonly #connections = new Map<number, ConnectionRecord>()
+  /** `performance.now()` where this ledger's times (`atMs`, `openedAtMs`, …) count from: lines it up with other clocks. */
+  readonly originMs: number
+
+  constructor(originMs = performance.now()) {
+    this.originMs = originMs
+  }
 
   openConnection(record: ConnectionRecord): void {
     this.#connections.set(record.id, record)

@@ -89,10 +89,10 @@ async function waitOrClose(res: http.ServerResponse, ms: number): Promise<boolea
 }
 
 export async function startLink(options: LinkOptions): Promise<Link> {
-  const ledger = new Ledger()
+  const t0 = performance.now()
+  const ledger = new Ledger(t0)
   const prerendered = new Map<string, Rendered>()
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS
-  const t0 = performance.now()
   const now = (): number => performance.now() - t0
   const byRemote = new Map<string, net.Socket>()
   const connections = new Map<net.Socket, Connection>()
@@ -121,12 +121,14 @@ export async function startLink(options: LinkOptions): Promise<Link> {
         get requestsServed() { return record.requests },
         end(reason) {
           record.closedBy ??= `fault:${reason}`
+          record.serverClose ??= { kind: 'fin', atMs: now() }
           conn.closing = true
           clearTimers(conn)
           socket.end()
         },
         reset(reason) {
           record.closedBy ??= `fault:${reason}`
+          record.serverClose ??= { kind: 'rst', atMs: now() }
           clearTimers(conn)
           conn.raw.resetAndDestroy()
         },
@@ -164,7 +166,10 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     }
     conn.stub.setIdleTimer(idleMs, () => {
       const record = ledger.connection(conn.id)
-      if (record) record.closedBy ??= 'idle-timeout'
+      if (record) {
+        record.closedBy ??= 'idle-timeout'
+        record.serverClose ??= { kind: 'fin', atMs: now() }
+      }
       conn.closing = true
       conn.socket.end()
     })
@@ -198,6 +203,8 @@ export async function startLink(options: LinkOptions): Promise<Link> {
       path: req.url ?? '/',
       outcome: 'in-flight',
     })
+    // Answered, dropped or cut: the response (or the connection under it) closes exactly once.
+    res.once('close', () => { entry.endAtMs ??= Math.round(now() * 1000) / 1000 })
     const record = ledger.connection(conn.id)
     if (record) record.requests++
     if (conn.closing) {

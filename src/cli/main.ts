@@ -14,6 +14,7 @@ import { registerBench } from './commands/bench.ts'
 import { registerSchema } from './commands/schema.ts'
 import { registerLint } from './commands/lint.ts'
 import { registerDoctor } from './commands/doctor.ts'
+import { registerReport } from './commands/report.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLint(program)
   registerSchema(program)
   registerDoctor(program)
+  registerReport(program)
   return program
 }
 

@@ -60,7 +60,7 @@ describe('qcc-lab run', () => {
     expect(r.stdout).toMatch(/^PASS pass/m)
     expect(r.stdout).not.toMatch(/\u001b\[/) // NO_COLOR
     const report = JSON.parse(await readFile(json, 'utf8'))
-    expect(report).toMatchObject({ schema: 'qcc-lab/run-report@2', verdict: 'pass', environment: { undici: expect.stringMatching(/^8\./) } })
+    expect(report).toMatchObject({ schema: 'qcc-lab/run-report@3', verdict: 'pass', environment: { undici: expect.stringMatching(/^8\./) } })
     const naive = report.scenarios[0].variants.find((v: { name: string }) => v.name === 'naive')
     expect(naive).toMatchObject({ requests: 6, attempts: { staleSocket: 3 }, failures: { 'http-502': 3 }, causes: { 'stale-socket': 3 }, contract: false })
     expect(naive.expectations[0]).toEqual({ name: 'attempts.staleSocket >= 1', check: 'attempts.staleSocket >= 1', status: 'pass', pass: true, expected: '>= 1', actual: 3 })

@@ -95,10 +95,10 @@ describe('qcc-lab compare: reports of different configurations', () => {
 describe('qcc-lab compare: files that are not bench reports', () => {
   it('refuses a run report given as a bench report (exit 2), naming the file and what it is', async () => {
     const a = await reportFile('base.json', report(2000))
-    const runReport = await reportFile('run-report.json', { schema: 'qcc-lab/run-report@2', scenarios: [] })
+    const runReport = await reportFile('run-report.json', { schema: 'qcc-lab/run-report@3', scenarios: [] })
     const r = await run(['compare', a, runReport])
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe(`qcc-lab: ${runReport}: schema: "qcc-lab/run-report@2" is a run report (what \`qcc-lab run --json\` writes), not a qcc-lab/bench-report@1 file. Give a report written by \`qcc-lab bench --json <file>\`.\n`)
+    expect(r.stderr).toBe(`qcc-lab: ${runReport}: schema: "qcc-lab/run-report@3" is a run report (what \`qcc-lab run --json\` writes), not a qcc-lab/bench-report@1 file. Give a report written by \`qcc-lab bench --json <file>\`.\n`)
   })
 
   it('refuses its own output given back to it', async () => {

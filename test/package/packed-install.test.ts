@@ -66,7 +66,7 @@ describe('the packed package, installed into an empty project', () => {
     ok(r, 'npx qcc-lab run stale-keepalive')
     expect(r.stdout).toMatch(/^PASS stale-keepalive/m)
     const report = JSON.parse(await readFile(join(app, 'report.json'), 'utf8')) as { schema: string; environment: { qccLab: string }; scenarios: Array<{ variants: Array<{ name: string; verdict: string }> }> }
-    expect(report.schema).toBe('qcc-lab/run-report@2')
+    expect(report.schema).toBe('qcc-lab/run-report@3')
     expect(report.environment.qccLab).toBe(manifest.version)
     const variants = report.scenarios[0]!.variants
     expect(variants.map((v) => v.name)).toContain('naive-keepalive')

@@ -15,6 +15,7 @@ interface BenchFlags {
   readonly quick?: boolean
   readonly json?: string
   readonly markdown?: string
+  readonly html?: string
   readonly rtt?: number[]
   readonly concurrency?: number[]
   readonly rounds?: number
@@ -30,6 +31,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   const outputs: ReportOutput[] = [
     ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
     ...(flags.markdown !== undefined ? [{ flag: '--markdown', target: flags.markdown }] : []),
+    ...(flags.html !== undefined ? [{ flag: '--html', target: flags.html }] : []),
   ]
   checkOutputs(outputs)
   // A report on stdout moves the table to stderr, so stdout stays parseable (as `run` does).
@@ -64,6 +66,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   out.write(`${formatBenchTerminal(report)}\n`)
   if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
   if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatBenchMarkdown(report))
+  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../harness/report/html/bench-page.ts')).renderBenchHtml(report))
   return 0
 }
 
@@ -86,6 +89,7 @@ interface CompareFlags {
   readonly verbose?: boolean
   /** `true` (bare `--json`) or `-`: stdout; else a file. */
   readonly json?: string | true
+  readonly html?: string
   readonly intersection?: boolean
 }
 
@@ -96,7 +100,10 @@ export async function compareCommand(base: string, head: string, flags: CompareF
   const unknown = gate?.filter((f) => !Object.hasOwn(comparedFigures, f)) ?? []
   if (unknown.length > 0 || gate?.length === 0) throw new UsageError(`--gate takes figures from ${Object.keys(comparedFigures).join(', ')}; got "${flags.gate}".`)
   const json = flags.json === true ? '-' : flags.json
-  const outputs: ReportOutput[] = json !== undefined ? [{ flag: '--json', target: json }] : []
+  const outputs: ReportOutput[] = [
+    ...(json !== undefined ? [{ flag: '--json', target: json }] : []),
+    ...(flags.html !== undefined ? [{ flag: '--html', target: flags.html }] : []),
+  ]
   checkOutputs(outputs)
   // `compare --json head.json …` read as a file to write would replace a report with the comparison.
   for (const o of outputs) {
@@ -120,10 +127,11 @@ export async function compareCommand(base: string, head: string, flags: CompareF
     intersection: flags.intersection === true,
     names: { base, head },
   })
-  // The JSON on stdout moves the table to stderr, as `run` does.
-  const out = json === '-' ? process.stderr : process.stdout
+  // A report on stdout moves the table to stderr, as `run` does.
+  const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   out.write(`${formatComparison(comparison, flags.verbose === true)}\n`)
   if (json !== undefined) await writeOutput(json, `${JSON.stringify(comparison, null, 2)}\n`)
+  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../harness/report/html/bench-page.ts')).renderCompareHtml(comparison))
   return comparison.regressions > 0 ? 1 : 0
 }
 
@@ -134,6 +142,7 @@ export function registerBench(program: Command): void {
     .option('-q, --quick', 'a smaller matrix (concurrency 64 only, no simulated RTT), under a minute')
     .option('--json <file>', 'write the report (qcc-lab/bench-report@1) to a file, or - for stdout (the table then goes to stderr)')
     .option('--markdown <file>', 'write Markdown tables to a file, or - for stdout')
+    .option('--html <file>', 'write a self-contained HTML report (req/s, p50/p99, first event, connections and handshakes per request, with the per-round spread) to a file, or - for stdout')
     .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)', parseIntListOption('--rtt', 0, 1_000))
     .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)', parseIntListOption('--concurrency', 1, 512))
     .option('--rounds <n>', 'rounds per configuration (default 5)', parseIntOption('--rounds', 1, 20))
@@ -151,6 +160,7 @@ export function registerBench(program: Command): void {
     .option('-v, --verbose', 'show every figure, not only real changes')
     .option('--intersection', 'when the reports hold different configurations (a --quick one against a full one), compare only those both have and say how many were left out')
     .option('--json [file]', 'write the comparison (qcc-lab/compare-report@1, changes in percent) to a file, or to stdout with - or no file (the table then goes to stderr)')
+    .option('--html <file>', 'write a self-contained HTML page of every change against its noise band, regressions marked, to a file, or - for stdout')
     .addHelpText('after', `
 Exit codes:
   0  no gating figure of a proxy configuration got worse beyond --threshold and the noise
@@ -163,7 +173,8 @@ Examples:
   qcc-lab compare base.json head.json
   qcc-lab compare base.json head.json --threshold 5 --gate rps,p50
   qcc-lab compare quick.json full.json --intersection
-  qcc-lab compare base.json head.json --json - | jq '.changes[] | select(.regression)'`)
+  qcc-lab compare base.json head.json --json - | jq '.changes[] | select(.regression)'
+  qcc-lab compare base.json head.json --html compare.html`)
     .action(async (base: string, head: string, flags: CompareFlags) => {
       process.exitCode = await compareCommand(base, head, flags)
     })

@@ -34,6 +34,7 @@ interface RunFlags {
   readonly repeat: number
   readonly seed?: number
   readonly json?: string
+  readonly html?: string
   readonly color?: boolean
   readonly progress?: boolean
 }
@@ -161,6 +162,7 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
     ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
     ...(flags.junit !== undefined ? [{ flag: '--junit', target: flags.junit }] : []),
     ...(flags.markdown !== undefined ? [{ flag: '--markdown', target: flags.markdown }] : []),
+    ...(flags.html !== undefined ? [{ flag: '--html', target: flags.html }] : []),
   ]
   checkOutputs(outputs)
   const target = targetSpec(flags)
@@ -218,6 +220,8 @@ export async function runCommand(scenarioArgs: string[], flags: RunFlags): Promi
   if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
   if (flags.junit !== undefined) await writeOutput(flags.junit, formatJunit(report))
   if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatMarkdown(report))
+  // Loaded only when asked for: the charting libraries take a noticeable part of a second to load.
+  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../harness/report/html/run-page.ts')).renderRunHtml(report))
   const variants = reports.flatMap((r) => r.variants)
   if (target && variants.length > 0 && variants.every((v) => v.target?.ended === 'did-not-start')) {
     const first = variants[0]!.expectations[0]?.reason ?? 'it did not start'
@@ -240,7 +244,8 @@ export function registerRun(program: Command): void {
     .option('-p, --profile <name>', 'run only this variant (a variant name, or a connector profile); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-r, --repeat <n>', 'run everything n times and report how often each expectation held', parseIntOption('--repeat', 1, 1000), 1)
     .option('-s, --seed <n>', 'seed for fault probabilities and payloads (default: the scenario\'s)', parseIntOption('--seed', 0, 2 ** 32 - 1))
-    .option('--json <file>', 'write the JSON report (qcc-lab/run-report@2) to a file, or - for stdout')
+    .option('--json <file>', 'write the JSON report (qcc-lab/run-report@3) to a file, or - for stdout')
+    .option('--html <file>', 'write a self-contained HTML report (connection timelines, latency CDFs, endpoint states, verdicts; opens offline) to a file, or - for stdout')
     .option('--junit <file>', 'write JUnit XML (one test case per expectation) for CI, or - for stdout')
     .option('--markdown <file>', 'write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY), or - for stdout')
     .option('--target-cmd <command>', 'run each scenario\'s contracts against an external proxy started per variant by this shell command; {config} (a qcc cache.json pointing at the fake upstreams, also at {home}/.fastcc/cache.json), {cluster}, {port}, {home} and {profile} (the target profile file) are filled in')
@@ -262,6 +267,7 @@ Examples:
   qcc-lab run stale-keepalive -p naive-keepalive   one variant
   qcc-lab run stale-keepalive --repeat 20          is the verdict stable?
   qcc-lab run ./my-scenario.yaml --json report.json
+  qcc-lab run stale-keepalive --html report.html   see the stale connection close under a request, in a browser
   qcc-lab run --all --junit junit.xml --markdown summary.md   gate CI on every scenario
   qcc-lab run --all --target-cmd "HOME={home} qcc proxy start --cluster {cluster} --port {port}"   judge a real qcc
   qcc-lab run --all --target-profile qcc-lab --target-cmd "qcc-lab proxy start --config {config} --cluster {cluster} --port {port} --home {home} --constants {profile}"`)

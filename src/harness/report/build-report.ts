@@ -1,5 +1,5 @@
 /** Assembles the run report from scenario reports: pure, apart from the environment it is given. */
-import type { RunReport, ScenarioReport, StabilityEntry } from './types.ts'
+import { runReportSchema, type RunReport, type ScenarioReport, type StabilityEntry } from './types.ts'
 
 export function buildRunReport(input: {
   readonly scenarios: readonly ScenarioReport[]
@@ -21,7 +21,7 @@ export function buildRunReport(input: {
     || verification.ran === 0
     || (input.target?.strict === true && bundledOnly > 0)
   return {
-    schema: 'qcc-lab/run-report@2',
+    schema: runReportSchema,
     verdict: failed ? 'fail' : 'pass',
     startedAt: input.startedAt,
     durationMs: Math.round(input.durationMs),

@@ -12,7 +12,7 @@ import type { VariantRecord } from '../runner/record.ts'
 import type { Sample } from '../workload/run-workload.ts'
 import { round, summarizeLatency } from './stats.ts'
 import { failureClass } from './failure-class.ts'
-import type { FailedRequestDiagnosis, VariantReport } from './types.ts'
+import type { FailedRequestDiagnosis, TraceAttempt, TraceEndpoint, TraceRequest, TraceUpstream, VariantReport, VariantTrace } from './types.ts'
 
 type NamedEntry = LedgerEntry & { readonly upstream: string }
 
@@ -158,17 +158,15 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
 
   const urls = new Map(record.upstreams.flatMap((u) => (u.url ? [[u.url.replace(/\/+$/, ''), u.name] as const] : [])))
   const endpointNames = endpointNamesOf(record.proxyStats, urls)
-  const diagnosis: FailedRequestDiagnosis[] = failed.slice(0, 5).map(({ sample, failure }) => ({
+  const attemptsById = groupBy(record.attempts, (a) => a.requestId)
+  const entriesById = groupBy(allEntries, (e) => e.requestId)
+  // Every failed request explained: the first five in `diagnosis`, all of them in the trace.
+  const explained: FailedRequestDiagnosis[] = failed.map(({ sample, failure }) => ({
     requestId: sample.requestId,
     failure,
-    explanation: explain(
-      sample,
-      failure,
-      record.attempts.filter((a) => a.requestId === sample.requestId),
-      allEntries.filter((e) => e.requestId === sample.requestId),
-      endpointNames,
-    ),
+    explanation: explain(sample, failure, attemptsById.get(sample.requestId) ?? [], entriesById.get(sample.requestId) ?? [], endpointNames),
   }))
+  const diagnosis = explained.slice(0, 5)
 
   const texts = new Map<string, number>()
   for (const { sample } of failed) {
@@ -193,5 +191,99 @@ export function summarizeVariant(record: VariantRecord, expectations: readonly E
     diagnosis,
     errorTexts,
     ...(record.target ? { target: { ended: record.target.ended, logTail: record.target.logTail } } : {}),
+    trace: traceOf(record, {
+      failure: new Map(failed.map((f) => [f.sample.requestId, f.failure])),
+      cause: outcomeById,
+      diagnosis: new Map(explained.map((d) => [d.requestId, d.explanation])),
+      isClient,
+      endpointNames,
+    }),
   }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const list = out.get(k)
+    if (list) list.push(item)
+    else out.set(k, [item])
+  }
+  return out
+}
+
+/** 0.1 ms: finer than any picture needs, and it keeps `run --all --json` small. */
+const ms = (v: number): number => Math.round(v * 10) / 10
+
+/** The record's raw data on one clock (ms since the variant started), for the pictures and for users. */
+function traceOf(record: VariantRecord, joined: {
+  readonly failure: ReadonlyMap<string, string>
+  readonly cause: ReadonlyMap<string, string>
+  readonly diagnosis: ReadonlyMap<string, string>
+  readonly isClient: (id: string) => boolean
+  readonly endpointNames: ReadonlyMap<string, string>
+}): VariantTrace {
+  const w = record.workloadOriginMs ?? 0
+  const requests: TraceRequest[] = record.samples.map((s) => {
+    const failure = joined.failure.get(s.requestId)
+    const cause = failure === undefined ? undefined : joined.cause.get(s.requestId)
+    const diagnosis = joined.diagnosis.get(s.requestId)
+    return {
+      id: s.requestId,
+      startMs: ms(w + s.startMs),
+      latencyMs: ms(s.latencyMs),
+      ...(s.ttfbMs !== undefined ? { ttfbMs: ms(s.ttfbMs) } : {}),
+      ...(s.firstEventMs !== undefined ? { firstEventMs: ms(s.firstEventMs) } : {}),
+      ...(s.status !== undefined ? { status: s.status } : {}),
+      ...(failure !== undefined ? { failure } : {}),
+      ...(cause !== undefined && cause !== 'ok' ? { cause } : {}),
+      ...(diagnosis !== undefined ? { diagnosis } : {}),
+      ...(s.skipped ? { skipped: true as const } : {}),
+    }
+  })
+  const upstreams: TraceUpstream[] = record.upstreams.map((u) => {
+    const o = u.originMs ?? 0
+    return {
+      name: u.name,
+      connections: u.connections.map((c) => ({
+        id: c.id,
+        openMs: ms(o + c.openedAtMs),
+        ...(c.closedAtMs !== undefined ? { closeMs: ms(o + c.closedAtMs) } : {}),
+        ...(c.closedBy !== undefined ? { closedBy: c.closedBy } : {}),
+        ...(c.serverClose ? { serverClose: { kind: c.serverClose.kind, atMs: ms(o + c.serverClose.atMs) } } : {}),
+      })),
+      arrivals: u.entries.map((e) => ({
+        requestId: e.requestId,
+        connectionId: e.connectionId,
+        index: e.indexOnConnection,
+        idleMs: ms(e.idleBeforeMs),
+        atMs: ms(o + e.atMs),
+        ...(e.endAtMs !== undefined ? { endMs: ms(o + e.endAtMs) } : {}),
+        outcome: e.outcome,
+        ...(e.status !== undefined ? { status: e.status } : {}),
+        ...(e.fault !== undefined ? { fault: e.fault } : {}),
+        ...(joined.isClient(e.requestId) ? {} : { probe: true as const }),
+      })),
+    }
+  })
+  const attempts: TraceAttempt[] = record.attempts.map((a) => ({
+    requestId: a.requestId,
+    attempt: a.attempt,
+    endpointId: a.endpointId,
+    outcome: a.outcome,
+    ...(a.status !== undefined ? { status: a.status } : {}),
+    reused: a.reusedConnection,
+    staleRetry: a.staleRetry,
+    ...(a.atMs !== undefined ? { startMs: ms(a.atMs - a.durationMs), endMs: ms(a.atMs) } : {}),
+    durationMs: ms(a.durationMs),
+    ...(a.errorMessage ? { error: a.errorMessage.slice(0, 300) } : {}),
+  }))
+  const states = groupBy(record.endpointStates ?? [], (s) => s.endpointId)
+  const ids = [...new Set([...states.keys(), ...record.attempts.map((a) => a.endpointId)])]
+  const endpoints: TraceEndpoint[] = ids.map((id) => ({
+    id,
+    ...(joined.endpointNames.has(id) ? { upstream: joined.endpointNames.get(id)! } : {}),
+    states: (states.get(id) ?? []).map((s) => ({ atMs: ms(s.atMs), tier: s.tier, breaker: s.breaker, health: s.health, queued: s.queued })),
+  }))
+  return { requests, upstreams, attempts, endpoints }
 }

@@ -1,7 +1,10 @@
-/** The report: what `--json` writes (`qcc-lab/run-report@2`) and every formatter reads. */
+/** The report: what `--json` writes (`qcc-lab/run-report@3`) and every formatter reads, the HTML report included. */
 import type { LatencySummary } from './stats.ts'
 import type { ProxyConstants } from '../scenario/constants.ts'
 import type { LedgerSummary } from '../../../fake-upstreams/index.ts'
+
+/** The `schema` tag of a run report. @3 added `trace` to every variant. */
+export const runReportSchema = 'qcc-lab/run-report@3'
 
 export interface ExpectationResult {
   readonly name: string
@@ -77,6 +80,114 @@ export interface VariantReport {
   readonly target?: { readonly ended: string; readonly logTail: string }
   /** What the client was told when a request failed (error bodies, connection errors), most frequent first. */
   readonly errorTexts: ReadonlyArray<{ readonly text: string; readonly count: number }>
+  /** The data behind the pictures: every request, arrival, connection, attempt and endpoint state, in time. */
+  readonly trace: VariantTrace
+}
+
+/**
+ * Everything the HTML report draws, and what a user needs to plot a run themselves. Every time is in ms
+ * since the variant started (the client's, the upstreams' and the proxy's clocks lined up), to 0.1 ms.
+ */
+export interface VariantTrace {
+  /** Every client request, as the workload saw it. */
+  readonly requests: readonly TraceRequest[]
+  /** Every request head each upstream read, and each of its connections. */
+  readonly upstreams: readonly TraceUpstream[]
+  /** Every proxy→upstream attempt; the bundled proxy only (empty against a target). */
+  readonly attempts: readonly TraceAttempt[]
+  /** The bundled proxy's endpoints: which upstream each is, and its state from the start and at every change. */
+  readonly endpoints: readonly TraceEndpoint[]
+}
+
+export interface TraceRequest {
+  readonly id: string
+  readonly startMs: number
+  /** To the complete response, or to the failure. */
+  readonly latencyMs: number
+  /** To the response head. */
+  readonly ttfbMs?: number
+  /** SSE: to the first complete event. */
+  readonly firstEventMs?: number
+  readonly status?: number
+  /** The client-visible failure class (`failures.<class>`); absent when the request succeeded. */
+  readonly failure?: string
+  /** Bundled proxy: what it met upstream for a failed request (`causes.<outcome>`). */
+  readonly cause?: string
+  /** A failed request explained from the wire, as in `diagnosis`. */
+  readonly diagnosis?: string
+  /** Not sent: the run's time budget ran out. */
+  readonly skipped?: true
+}
+
+export interface TraceConnection {
+  /** The upstream's connection number (each upstream counts from 1). */
+  readonly id: number
+  readonly openMs: number
+  /** When the socket closed; absent when it was still open at the end. */
+  readonly closeMs?: number
+  /** Who closed it: `fault:<kind>`, `idle-timeout`, or `peer` (the proxy, or a `Connection: close` exchange). */
+  readonly closedBy?: string
+  /** The upstream's own close, FIN or RST, and when it sent it. */
+  readonly serverClose?: { readonly kind: 'fin' | 'rst'; readonly atMs: number }
+}
+
+export interface TraceArrival {
+  readonly requestId: string
+  readonly connectionId: number
+  /** 0 for the first request on its connection. */
+  readonly index: number
+  /** How long the connection sat idle before this request. */
+  readonly idleMs: number
+  /** When the upstream read the request head. */
+  readonly atMs: number
+  /** When it was done with it (last response byte, or the drop or cut); absent when still in flight at the end. */
+  readonly endMs?: number
+  /** `answered`, `dropped` (closed or reset without answering), `cut` (the response was cut), `in-flight`. */
+  readonly outcome: string
+  readonly status?: number
+  /** The fault that acted on it. */
+  readonly fault?: string
+  /** The proxy's own request (a verification), not a client's. */
+  readonly probe?: true
+}
+
+export interface TraceUpstream {
+  readonly name: string
+  readonly connections: readonly TraceConnection[]
+  readonly arrivals: readonly TraceArrival[]
+}
+
+export interface TraceAttempt {
+  readonly requestId: string
+  /** 1-based; the connector's stale-socket retry counts as its own attempt. */
+  readonly attempt: number
+  readonly endpointId: string
+  readonly outcome: string
+  readonly status?: number
+  readonly reused: boolean
+  /** The connector's retry on a fresh connection after a stale socket. */
+  readonly staleRetry: boolean
+  readonly startMs?: number
+  readonly endMs?: number
+  readonly durationMs: number
+  readonly error?: string
+}
+
+export interface TraceEndpointState {
+  readonly atMs: number
+  /** The health model's tier: `healthy`, `degraded`, `unhealthy`, `circuit-open`, `queued`; null = never used. */
+  readonly tier: string | null
+  /** `closed`, `open`, `half-open`. */
+  readonly breaker: string
+  readonly health: string
+  readonly queued: boolean
+}
+
+export interface TraceEndpoint {
+  readonly id: string
+  /** The scenario's name for the upstream it points at. */
+  readonly upstream?: string
+  readonly states: readonly TraceEndpointState[]
 }
 
 export interface ScenarioReport {
@@ -111,7 +222,7 @@ export interface StabilityEntry {
 }
 
 export interface RunReport {
-  readonly schema: 'qcc-lab/run-report@2'
+  readonly schema: typeof runReportSchema
   readonly verdict: 'pass' | 'fail'
   readonly startedAt: string
   readonly durationMs: number

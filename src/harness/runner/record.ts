@@ -1,5 +1,6 @@
 /** What one run of one variant produced: plain, serialisable data, the input of `summarize`. */
 import type { AttemptEvent, RequestEvent } from '../../proxy/events.ts'
+import type { EndpointStateChange } from '../report/collect.ts'
 import type { ProxyStats } from '../../proxy/server.ts'
 import type { ConnectorSettings, ConnectorProfileName } from '../../proxy/connector/profiles.ts'
 import type { ConnectionRecord, LedgerEntry } from '../../../fake-upstreams/index.ts'
@@ -23,12 +24,19 @@ export interface VariantRecord {
   /** The workload as it ran, durations resolved. */
   readonly workload: WorkloadSpec
   readonly samples: readonly Sample[]
-  readonly attempts: readonly AttemptEvent[]
+  /** `atMs`: when the attempt finished, ms since the variant started. */
+  readonly attempts: ReadonlyArray<AttemptEvent & { readonly atMs?: number }>
   readonly requests: readonly RequestEvent[]
+  /** Bundled proxy: each endpoint's tier, breaker and queue state whenever it changed (`atMs` since the variant started). */
+  readonly endpointStates?: readonly EndpointStateChange[]
+  /** When the workload's clock (samples' `startMs`) started, ms since the variant started. */
+  readonly workloadOriginMs?: number
   readonly upstreams: ReadonlyArray<{
     readonly name: string
     /** Its base URL, as the proxy's config and stats show it. */
     readonly url?: string
+    /** When its ledger's clock (`atMs`, `openedAtMs`, …) started, ms since the variant started. */
+    readonly originMs?: number
     readonly entries: readonly LedgerEntry[]
     readonly connections: readonly ConnectionRecord[]
   }>

@@ -273,7 +273,7 @@ describe('asBenchReport: the report schema', () => {
   })
 
   it('says which schema it found when it is not a bench report, and what that file is when qcc-lab wrote it', () => {
-    expect(refused({ schema: 'qcc-lab/run-report@2' })).toBe('base.json: schema: "qcc-lab/run-report@2" is a run report (what `qcc-lab run --json` writes), not a qcc-lab/bench-report@1 file. Give a report written by `qcc-lab bench --json <file>`.')
+    expect(refused({ schema: 'qcc-lab/run-report@3' })).toBe('base.json: schema: "qcc-lab/run-report@3" is a run report (what `qcc-lab run --json` writes), not a qcc-lab/bench-report@1 file. Give a report written by `qcc-lab bench --json <file>`.')
     expect(refused({ schema: 'qcc-lab/compare-report@1' })).toMatch(/^base\.json: schema: "qcc-lab\/compare-report@1" is a comparison \(what `qcc-lab compare --json` writes\), not a qcc-lab\/bench-report@1 file/)
     expect(refused({ schema: 'qcc-lab/bench-report@2' })).toMatch(/^base\.json: schema: "qcc-lab\/bench-report@2" is a bench report in format 2, which this qcc-lab cannot read/)
     expect(refused({ schema: 'something/else@1' })).toBe('base.json: schema: not a qcc-lab/bench-report@1 file (schema: "something/else@1"). Give a report written by `qcc-lab bench --json <file>`.')

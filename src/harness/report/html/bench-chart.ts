@@ -1,0 +1,68 @@
+/**
+ * One figure of a bench report (req/s, p50, p99, time to first event, connections or handshakes per
+ * request) for every configuration: a bar per target at its median across rounds, each round as a
+ * tick and the range of the rounds as a line (the run-to-run spread), direct alongside the proxies.
+ */
+import type { TopLevelSpec } from 'vega-lite'
+import type { BenchReport, RoundFigures } from '../../../bench/types.ts'
+import { baseConfig } from './chart-style.ts'
+
+export type BenchFigure = 'rps' | 'p50' | 'p99' | 'ttfbP50' | 'connectionsPerRequest' | 'handshakesPerRequest'
+
+export const benchFigures: Readonly<Record<BenchFigure, { readonly title: string; readonly unit: string; readonly digits: number }>> = {
+  rps: { title: 'requests per second (higher is better)', unit: 'req/s', digits: 0 },
+  p50: { title: 'latency p50, ms (lower is better)', unit: 'ms', digits: 2 },
+  p99: { title: 'latency p99, ms (lower is better)', unit: 'ms', digits: 2 },
+  ttfbP50: { title: 'time to the first byte (SSE: first event) p50, ms', unit: 'ms', digits: 2 },
+  connectionsPerRequest: { title: 'new upstream connections per request (1 = no reuse)', unit: 'per request', digits: 3 },
+  handshakesPerRequest: { title: 'TLS handshakes per request (https)', unit: 'per request', digits: 3 },
+}
+
+const targetColors: Readonly<Record<string, string>> = {
+  direct: '#7f7f7f',
+  'force-close': '#e45756',
+  'naive-keepalive': '#f58518',
+  'tuned-keepalive': '#4c78a8',
+  nginx: '#54a24b',
+}
+
+/** `http/json/c64/rtt0`: a configuration's id without its target. */
+export function groupOf(id: string): string {
+  return id.slice(0, id.lastIndexOf('/'))
+}
+
+export function benchFigureSpec(report: BenchReport, figure: BenchFigure, options: { readonly width?: number } = {}): TopLevelSpec {
+  const f = benchFigures[figure]
+  const results = figure === 'handshakesPerRequest' ? report.results.filter((r) => r.protocol === 'https') : report.results
+  const fmt = (v: number): string => v.toFixed(f.digits)
+  const medians = results.map((r) => {
+    const values = r.rounds.map((x) => x[figure as keyof RoundFigures] as number)
+    return {
+      group: groupOf(r.id), target: r.target, value: r.median[figure],
+      min: values.length > 0 ? Math.min(...values) : r.median[figure], max: values.length > 0 ? Math.max(...values) : r.median[figure],
+      tip: `${r.id}: median ${fmt(r.median[figure])} ${f.unit} over ${values.length} round(s)${values.length > 1 ? `, ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}` : ''}`,
+    }
+  })
+  const rounds = results.flatMap((r) => r.rounds.map((x, i) => ({
+    group: groupOf(r.id), target: r.target, value: x[figure as keyof RoundFigures] as number,
+    tip: `${r.id}, round ${i + 1}: ${fmt(x[figure as keyof RoundFigures] as number)} ${f.unit}`,
+  })))
+  const targets = [...new Set(results.map((r) => r.target))]
+  const groups = [...new Set(results.map((r) => groupOf(r.id)))]
+  const y = { field: 'group', type: 'nominal' as const, scale: { domain: groups }, axis: { title: null, labelLimit: 200 }, sort: null }
+  const yOffset = { field: 'target', type: 'nominal' as const, scale: { domain: targets } }
+  const x = { field: 'value', type: 'quantitative' as const, axis: { title: f.title, grid: true } }
+  const color = { field: 'target', type: 'nominal' as const, scale: { domain: targets, range: targets.map((t) => targetColors[t] ?? '#999') }, legend: { title: 'target', orient: 'right' as const } }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: options.width ?? 760,
+    // With yOffset the step is one target's bar.
+    height: { step: 14 },
+    config: baseConfig,
+    layer: [
+      { data: { values: medians }, mark: { type: 'bar', opacity: 0.85 }, encoding: { x, y, yOffset, color, description: { field: 'tip' } } },
+      { data: { values: medians }, mark: { type: 'rule', color: '#222', aria: false }, encoding: { x: { ...x, field: 'min' }, x2: { field: 'max' }, y, yOffset } },
+      { data: { values: rounds }, mark: { type: 'tick', color: '#222', thickness: 1.5, bandSize: 8 }, encoding: { x, y, yOffset, description: { field: 'tip' } } },
+    ],
+  } as TopLevelSpec
+}
