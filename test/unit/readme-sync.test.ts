@@ -13,7 +13,7 @@ function codeBlockAfter(marker: string, lang = 'ts'): string {
   const at = readme.indexOf(`\n${marker}`)
   if (at < 0) throw new Error(`README.md has no line starting "${marker}"`)
   const m = new RegExp(`\\n\`\`\`${lang}\\n([\\s\\S]*?)\\n\`\`\`\\n`).exec(readme.slice(at))
-  if (!m) throw new Error(`README.md: no ts code block after "${heading}"`)
+  if (!m) throw new Error(`README.md: no ts code block after "${marker}"`)
   return `${m[1]}\n`
 }
 
