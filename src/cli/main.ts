@@ -15,6 +15,7 @@ import { registerSchema } from './commands/schema.ts'
 import { registerLint } from './commands/lint.ts'
 import { registerDoctor } from './commands/doctor.ts'
 import { registerReport } from './commands/report.ts'
+import { registerProbe } from './commands/probe.ts'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerSchema(program)
   registerDoctor(program)
   registerReport(program)
+  registerProbe(program)
   return program
 }
 

@@ -1,8 +1,8 @@
-/** Runs `qcc-lab doctor …` as a separate process (see doctor-entry.ts), without colour. */
+/** Runs `qcc-lab doctor …` as a separate process (the real launcher, bin/qcc-lab.js), without colour. */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const entry = fileURLToPath(new URL('./doctor-entry.ts', import.meta.url))
+const entry = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 
 export const fixtureDir = fileURLToPath(new URL('../fixtures/doctor/', import.meta.url))
 export const aiohttpLog = `${fixtureDir}qcc-6f7b3a5-aiohttp-closing-transport.log`
