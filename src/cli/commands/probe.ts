@@ -1,5 +1,4 @@
 /** `qcc-lab probe <base-url>`: measure a real relay's keep-alive behaviour and say what to set. */
-import { performance } from 'node:perf_hooks'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { parseScenario } from '../../harness/scenario/parse.ts'
 import { truncate, wrap } from '../../harness/report/format-terminal.ts'
@@ -12,6 +11,7 @@ import { UsageError } from '../../shared/errors.ts'
 import { environment, outputWidth } from '../environment.ts'
 import { parseIntOption } from '../options.ts'
 import { checkOutputs, writeOutput } from '../output.ts'
+import { progressClock, type ProgressClock, type ProgressStream } from '../progress.ts'
 
 export interface ProbeFlags {
   readonly keyEnv?: string
@@ -39,24 +39,13 @@ function parseSecondsOption(flag: string, min: number, max: number): (value: str
   }
 }
 
-/** Where progress goes (stderr), as far as the printer needs it. */
-export interface ProgressStream {
-  write(text: string): unknown
-  readonly isTTY?: boolean
-  readonly columns?: number
-}
-
 /**
  * Progress while the probe waits out idle times: on a terminal one live line (the step, its count, how
  * long it may wait, the seconds so far) redrawn every second; piped, a line when a step or round starts
  * and one every 5 s while it runs. `now` and `every` are injected by tests.
  */
-export function probeProgressPrinter(err: ProgressStream, options: { readonly now?: () => number; readonly every?: (fn: () => void, ms: number) => () => void } = {}): { onProgress: (p: ProbeProgress) => void; stop: () => void } {
-  const now = options.now ?? (() => performance.now())
-  const every = options.every ?? ((fn, ms) => {
-    const timer = setInterval(fn, ms).unref()
-    return () => clearInterval(timer)
-  })
+export function probeProgressPrinter(err: ProgressStream, options: ProgressClock = {}): { onProgress: (p: ProbeProgress) => void; stop: () => void } {
+  const { now, every } = progressClock(options)
   const width = outputWidth(err)
   const started = now()
   let step: ProbeProgress['step'] | undefined

@@ -19,6 +19,7 @@ import { UsageError } from '../../shared/errors.ts'
 import { environment, outputWidth, useColor } from '../environment.ts'
 import { parseIntOption } from '../options.ts'
 import { printLintForRun } from './lint.ts'
+import { progressClock, type ProgressClock, type ProgressStream } from '../progress.ts'
 
 interface RunFlags {
   readonly all?: boolean
@@ -55,25 +56,14 @@ export function selectVariants(scenario: Scenario, names: readonly string[] | un
   return scenario.variants.filter((v) => picked.has(v.name)).map((v) => v.name)
 }
 
-/** Where progress goes (stderr), as far as the printer needs it. */
-export interface ProgressStream {
-  write(text: string): unknown
-  readonly isTTY?: boolean
-  readonly columns?: number
-}
-
 /**
  * Progress on stderr while a variant runs, also through a timeline's long pauses when no request
  * completes. On a terminal: one live line (cut to its width) with the requests done and the seconds
  * so far, redrawn every second. Piped: a line when a long variant starts, one every 5 s while it runs,
  * and one when it ends. `now` and `every` (a repeating timer; returns its cancel) are injected by tests.
  */
-export function progressPrinter(err: ProgressStream, options: { readonly now?: () => number; readonly every?: (fn: () => void, ms: number) => () => void } = {}): { onEvent: (e: RunEvent) => void; stop: () => void } {
-  const now = options.now ?? (() => performance.now())
-  const every = options.every ?? ((fn, ms) => {
-    const timer = setInterval(fn, ms).unref()
-    return () => clearInterval(timer)
-  })
+export function progressPrinter(err: ProgressStream, options: ProgressClock = {}): { onEvent: (e: RunEvent) => void; stop: () => void } {
+  const { now, every } = progressClock(options)
   const width = outputWidth(err)
   let current: { scenario: string; variant: string; done: number; total?: number; startedAt: number } | undefined
   let cancel: (() => void) | undefined
