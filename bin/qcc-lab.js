@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point. Plain JavaScript so that an older Node gets a clear message instead of a syntax error.
-// The build copies it to dist/bin/. In a clone both copies run the TypeScript sources (an edit takes effect at
-// once, no stale build); an installed package runs the JavaScript in dist/.
+// In a clone it runs the TypeScript sources (an edit takes effect at once, no build step); an installed package
+// runs the JavaScript its build left in dist/.
 import { existsSync } from 'node:fs'
 
 const [major, minor] = process.versions.node.split('.').map(Number)
@@ -12,7 +12,7 @@ if (major < 22 || (major === 22 && minor < 19)) {
   )
   process.exit(2)
 }
-const root = new URL(import.meta.url.endsWith('/dist/bin/qcc-lab.js') ? '../../' : '../', import.meta.url)
+const root = new URL('../', import.meta.url)
 const sources = new URL('src/cli/main.ts', root)
 // Node does not strip types under node_modules, so an installed copy runs dist/ even if sources came along.
 const clone = existsSync(sources) && !import.meta.url.includes('/node_modules/')

@@ -1,12 +1,12 @@
 /**
- * `npm run build`, also run by `prepack` (so `npm pack`, `npm publish` and installing qcc-lab as a git dependency
- * build it; a clone runs the sources and needs none): JavaScript and type declarations under dist/, from
- * tsconfig.build.json. Then two checks that a broken build cannot pass unnoticed:
+ * `npm run build`, also run by `prepare` (npm runs it on `npm pack` and `npm publish`, for a git
+ * dependency, and on `npm ci` in a clone): JavaScript and type declarations under dist/, from tsconfig.build.json.
+ * A clone runs the sources; an installed package runs this. Then two checks that a broken build cannot pass unnoticed:
  * no emitted module still imports a `.ts` file (Node refuses to strip types under node_modules), and the public
  * API and the CLI's entry load from dist/ alone.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -23,8 +23,6 @@ try {
   process.stderr.write('build: tsc reported the errors above; nothing to ship\n')
   process.exit(1)
 }
-rmSync(join(dist, 'bin', 'qcc-lab.d.ts'), { force: true })
-chmodSync(join(dist, 'bin', 'qcc-lab.js'), 0o755)
 
 const tsImport = /(?:from\s+|import\s*\(\s*)['"](\.{1,2}\/[^'"]+\.ts)['"]/
 const leftovers: string[] = []

@@ -33,4 +33,4 @@ export function packagePath(...parts: string[]): string {
 }
 
 /** The `qcc-lab` launcher that runs this same copy (a child such as `proxy start --detach` is started with it). */
-export const launcherPath: string = packagePath(...(moduleExtension === '.ts' ? ['bin'] : ['dist', 'bin']), 'qcc-lab.js')
+export const launcherPath: string = packagePath('bin', 'qcc-lab.js')

@@ -53,7 +53,7 @@ afterAll(async () => {
 describe('the packed package, installed into an empty project', () => {
   it('ships the build, the scenarios, the schemas, README and LICENSE, and no sources or tests', () => {
     const paths = packed.files.map((f) => f.path)
-    for (const p of ['dist/bin/qcc-lab.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/fake-upstreams/index.js', 'scenarios/stale-keepalive.yaml', 'README.md', 'LICENSE', 'package.json']) {
+    for (const p of ['bin/qcc-lab.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/fake-upstreams/index.js', 'scenarios/stale-keepalive.yaml', 'README.md', 'LICENSE', 'package.json']) {
       expect(paths, p).toContain(p)
     }
     expect(paths.filter((p) => /^(src|test|bench|fake-upstreams|scripts)\//.test(p) || p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([])
