@@ -50,6 +50,28 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
+describe("the README's quick start in this clone", () => {
+  it('npx qcc-lab runs the sources, with no build (dist/ may not exist)', async () => {
+    const r = ok(await sh('npx', ['qcc-lab', '--version'], root), 'npx qcc-lab --version in the clone')
+    expect(r.stdout.trim()).toBe(manifest.version)
+  })
+})
+
+describe('installed as a git dependency (npm runs prepare in its own clone of the repository)', () => {
+  // A clone of HEAD: a git dependency ships what is committed, so uncommitted edits are not in it.
+  it('builds dist/, links the bin and exports the API', async () => {
+    const src = join(dir, 'git-src')
+    ok(await sh('git', ['clone', '-q', '--no-hardlinks', root, src], dir), 'git clone')
+    const gitApp = join(dir, 'git-app')
+    await sh('mkdir', ['-p', gitApp], dir)
+    await writeFile(join(gitApp, 'package.json'), `${JSON.stringify({ name: 'their-ci-git', private: true, type: 'module' }, null, 2)}\n`)
+    ok(await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${src}`], gitApp, 180_000), 'npm install git+file://…')
+    expect(ok(await sh('npx', ['qcc-lab', '--version'], gitApp), 'npx qcc-lab --version').stdout.trim()).toBe(manifest.version)
+    const r = ok(await sh(process.execPath, ['--input-type=module', '-e', "const m = await import('qcc-lab'); console.log(typeof m.runScenario, typeof m.startProxy)"], gitApp), 'import qcc-lab')
+    expect(r.stdout.trim()).toBe('function function')
+  }, 240_000)
+})
+
 describe('the packed package, installed into an empty project', () => {
   it('ships the build, the scenarios, the schemas, README and LICENSE, and no sources or tests', () => {
     const paths = packed.files.map((f) => f.path)
@@ -74,8 +96,14 @@ describe('the packed package, installed into an empty project', () => {
     expect(await readFile(join(app, 'junit.xml'), 'utf8')).toMatch(/<testsuites [^>]*failures="0"/)
   })
 
-  it('npx qcc-lab --version and an expectation that fails exit as documented', async () => {
+  it('npx qcc-lab --version, a failed expectation (exit 1) and bad input (exit 2) exit as documented', async () => {
     expect(ok(await sh('npx', ['qcc-lab', '--version'], app), '--version').stdout.trim()).toBe(manifest.version)
+    // An expectation that cannot hold: the naive variant's 9 client failures, asserted to be none.
+    await writeFile(join(app, 'fails.yaml'), (await readFile(join(app, 'node_modules', 'qcc-lab', 'scenarios', 'stale-keepalive.yaml'), 'utf8'))
+      .replace('check: failures.http-502 >= 1', 'check: failures.http-502 == 0'))
+    const failed = await sh('npx', ['qcc-lab', 'run', 'fails.yaml', '-p', 'naive-keepalive', '--no-progress', '--markdown', '-'], app)
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toMatch(/^## qcc-lab: ❌ fail/m)
     const missing = await sh('npx', ['qcc-lab', 'run', 'no-such-scenario'], app)
     expect(missing.code).toBe(2)
     expect(missing.stderr).not.toMatch(/\n\s+at /)
