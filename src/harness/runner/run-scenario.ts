@@ -1,10 +1,13 @@
 /**
- * Orchestrates one run: fake upstreams → proxy → workload → record → report, for each selected variant
- * in turn; `qcc-lab run` and the API both call runScenario, so a test gets the verdict the CLI prints.
+ * Orchestrates one run: fake upstreams → proxy → workload → record → report, for each selected variant;
+ * `qcc-lab run` and the API both call runScenario, so a test gets the verdict the CLI prints.
  * The timeline (pauses, timeouts, fault delays) is resolved first against the constants the run follows:
  * the variant's settings for the bundled proxy, the target profile's for an external one. Everything a
- * variant starts is owned by a dispose stack and stopped before the next variant starts, whatever
- * happened.
+ * variant starts is owned by its own dispose stack and stopped when it ends, whatever happened.
+ *
+ * Variants may run at once (`jobs`, or `slots` shared between calls): each starts its own fake upstreams
+ * and proxy on port 0, its own workload pool, and reads only the events of its own proxy id, so they share
+ * nothing but the CPU. Results keep the variants' order whatever finishes first.
  */
 import { rmSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
@@ -32,7 +35,7 @@ import type { VariantRecord } from './record.ts'
 
 export type RunEvent =
   | { readonly type: 'variant-start'; readonly scenario: string; readonly variant: string; readonly repeat: number; readonly expectedMs?: number }
-  | { readonly type: 'progress'; readonly scenario: string; readonly variant: string; readonly done: number; readonly total: number }
+  | { readonly type: 'progress'; readonly scenario: string; readonly variant: string; readonly repeat: number; readonly done: number; readonly total: number }
   | { readonly type: 'variant-end'; readonly scenario: string; readonly variant: string; readonly repeat: number; readonly durationMs: number }
 
 /** An external proxy to run contracts against, and what it declared about itself. */
@@ -59,6 +62,69 @@ export interface RunOptions {
   readonly onEvent?: (event: RunEvent) => void
   /** Target mode: run against an external proxy started per variant (see target.ts). */
   readonly target?: TargetSpec
+  /**
+   * How many of this scenario's variants may run at once (default 1: one after another). Ignored when
+   * `slots` is given. A scenario with `concurrency: serial` runs each variant alone, whatever this says.
+   */
+  readonly jobs?: number
+  /** A limit shared with other runScenario calls (see {@link variantSlots}): `qcc-lab run` gives one to every scenario and repeat. */
+  readonly slots?: VariantSlots
+  /** Once aborted, variants that have not started yet do not start (the call rejects with its reason); running ones finish. */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * A limit on how many variants run at once, shared by the runScenario calls it is given. Slots go to
+ * variants in the order they asked for one; a variant that must run alone waits for all of them, and
+ * everything asked for after it waits behind it.
+ */
+export interface VariantSlots {
+  readonly size: number
+  /** Runs `fn` once a slot is free (all of them when `alone`) and frees it when `fn` settles. */
+  run<T>(fn: () => Promise<T>, alone?: boolean): Promise<T>
+}
+
+export function variantSlots(jobs: number): VariantSlots {
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`Failed to run variants ${jobs} at a time: jobs must be a whole number of at least 1.`)
+  let busy = 0
+  const waiting: Array<{ readonly weight: number; readonly start: () => void }> = []
+  const next = (): void => {
+    // First come, first served: the head of the queue is never overtaken, so a variant that runs alone is not starved.
+    while (waiting.length > 0 && busy + waiting[0]!.weight <= jobs) {
+      const w = waiting.shift()!
+      busy += w.weight
+      w.start()
+    }
+  }
+  return {
+    size: jobs,
+    async run(fn, alone = false) {
+      const weight = alone ? jobs : 1
+      await new Promise<void>((start) => {
+        waiting.push({ weight, start })
+        next()
+      })
+      try {
+        return await fn()
+      } finally {
+        busy -= weight
+        next()
+      }
+    },
+  }
+}
+
+/**
+ * Proxy ids of the variants running now in this process. A proxy's events are told apart by its id, so
+ * the same scenario, variant and repeat running twice at once (the same file given twice) get two ids.
+ */
+const liveProxyIds = new Set<string>()
+
+function claimProxyId(base: string): string {
+  let id = base
+  for (let n = 2; liveProxyIds.has(id); n++) id = `${base}#${n}`
+  liveProxyIds.add(id)
+  return id
 }
 
 /** A fault in a scenario: a FaultSpec whose `…Ms` fields may also follow a proxy constant (`{ constant: 'recoverMs', plusMs: 800 }`). */
@@ -231,9 +297,11 @@ async function recordVariant(scenario: Scenario, variant: Variant, options: RunO
       url = proc.url
       stats = () => proc.stats()
     } else {
+      const proxyId = claimProxyId(`${scenario.name}/${variant.name}/${repeat}`)
+      stack.defer('proxy id', () => { liveProxyIds.delete(proxyId) })
       const proxy = await startProxy({
         port: 0,
-        id: `${scenario.name}/${variant.name}/${repeat}`,
+        id: proxyId,
         seed,
         cluster: {
           name: scenario.name,
@@ -260,7 +328,7 @@ async function recordVariant(scenario: Scenario, variant: Variant, options: RunO
     const workloadOriginMs = performance.now() - started
     const samples = await runWorkload(workload, url, {
       requestIdPrefix: `${variant.name}-r${repeat}`,
-      onProgress: (done, total) => options.onEvent?.({ type: 'progress', scenario: scenario.name, variant: variant.name, done, total }),
+      onProgress: (done, total) => options.onEvent?.({ type: 'progress', scenario: scenario.name, variant: variant.name, repeat, done, total }),
     })
     await nextTurn()
     const proxyStats = await stats()
@@ -289,20 +357,35 @@ function expectedDurationMs(w: { readonly requests: number; readonly burst: numb
 }
 
 /**
- * Runs the selected variants of a scenario (any ScenarioInput) one after another and summarises them as
- * `qcc-lab run` does: `const { passed, report } = await runScenario('stale-keepalive')`. Against a target
+ * Runs the selected variants of a scenario (any ScenarioInput) and summarises them as `qcc-lab run` does:
+ * `const { passed, report } = await runScenario('stale-keepalive')`. One after another by default;
+ * `jobs`/`slots` run several at once, with the same report in the same order. Against a target
  * (`options.target`), variants only the bundled proxy can run are listed in `report.bundledOnly`, not run.
+ * When a variant throws, the ones not started yet are not started, the running ones finish and are
+ * stopped, and the call rejects with the error of the first variant (in the scenario's order) that threw.
  */
 export async function runScenario(input: ScenarioInput, options: RunOptions = {}): Promise<ScenarioRun> {
   const scenario = await resolveScenario(input)
   for (const name of options.variants ?? []) variantOf(scenario, name)
   const selected = options.variants ? scenario.variants.filter((v) => options.variants!.includes(v.name)) : scenario.variants
   const bundledOnly = options.target ? selected.filter((v) => !v.contract).map((v) => ({ variant: v.name, reason: v.bundledOnly! })) : []
-  const runs: VariantRun[] = []
-  for (const v of selected) {
-    if (options.target && !v.contract) continue
-    runs.push(summarized(await recordVariant(scenario, v, options), v))
-  }
+  const slots = options.slots ?? variantSlots(options.jobs ?? 1)
+  const alone = false
+  let failed = false
+  const notStarted = new Error('not started: an earlier variant failed')
+  const settled = await Promise.allSettled(selected.filter((v) => !(options.target && !v.contract)).map((v) => slots.run(async () => {
+    options.signal?.throwIfAborted()
+    if (failed) throw notStarted
+    try {
+      return summarized(await recordVariant(scenario, v, options), v)
+    } catch (err) {
+      failed = true
+      throw err
+    }
+  }, alone)))
+  const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason !== notStarted)
+  if (thrown) throw thrown.reason
+  const runs = settled.map((s) => (s as PromiseFulfilledResult<VariantRun>).value)
   const keptHomes = runs.flatMap((r) => (r.record.target?.home === undefined ? [] : [{ variant: r.record.variant, home: r.record.target.home }]))
   const report = summarizeScenario(scenario, runs.map((r) => r.report), {
     seed: options.seed ?? scenario.seed,

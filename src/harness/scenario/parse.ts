@@ -31,7 +31,7 @@ export function scenarioFromData(data: unknown, file: string, fallbackName: stri
   }
   const parsed = scenarioSchema.safeParse(data)
   // All problems in one round: the checks are looked at even when the schema already failed.
-  if (!parsed.success) return fail([...formatZodIssues(parsed.error, ''), ...rawCheckProblems(data)])
+  if (!parsed.success) return fail([...formatZodIssues(parsed.error, ''), ...rawFaultProblems(data), ...rawCheckProblems(data)])
   const s = parsed.data
   const issues: string[] = []
 
@@ -131,6 +131,24 @@ export function scenarioFromData(data: unknown, file: string, fallbackName: stri
     },
     variants,
   }
+}
+
+/**
+ * Problems in the faults of a file whose schema failed (the schema leaves a fault's fields to its kind), so
+ * a misspelt fault parameter is reported in the same round as a wrong field elsewhere.
+ */
+function rawFaultProblems(data: object): string[] {
+  const raw = (data as { upstreams?: unknown }).upstreams
+  if (!Array.isArray(raw)) return []
+  const defaults = bundledConstants({}, { profile: 'tuned-keepalive' })
+  return raw.flatMap((u, i) => {
+    const faults = (u as { faults?: unknown } | null)?.faults
+    if (!Array.isArray(faults)) return []
+    return faults.flatMap((f, j) => {
+      const r = resolveFault(typeof f === 'object' && f !== null ? resolveDurationsDeep(f, defaults) : f, `upstreams[${i}].faults[${j}]`)
+      return r.ok ? [] : r.issues
+    })
+  })
 }
 
 /** Problems in the expectations of a file whose schema failed (so they are reported in the same round). */

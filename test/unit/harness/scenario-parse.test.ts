@@ -123,6 +123,13 @@ describe('parseScenario', () => {
     expect(found.some((p) => p.startsWith('upstreams[0].faults[0].kind: '))).toBe(true)
     expect(found.some((p) => p.startsWith('variants[0].expect[0]: '))).toBe(true)
   })
+
+  it('reports a fault parameter in the same round as a schema error elsewhere (a reviewer met them in two rounds)', () => {
+    const text = valid.replace('idleMs: 400', 'idleMS: 400').replace('requests: 4', 'requests: four')
+    const found = problems(text)
+    expect(found.some((p) => p.startsWith('workload.requests: '))).toBe(true)
+    expect(found.some((p) => p.startsWith('upstreams[0].faults[0].idleMS: '))).toBe(true)
+  })
 })
 
 describe('loadScenario', () => {
