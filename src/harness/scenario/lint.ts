@@ -322,7 +322,8 @@ export function lintScenario(scenario: Scenario, options: LintOptions): LintWarn
           rule: 'client-never-reuses', path: `variants[${vi}]`, upstream: u.name, fault: u.race ? `race-close afterIdleMs ${u.race.afterIdleMs}` : `${u.close.kind} ${u.close.ms} ms`,
           summary: `variant ${v.name}'s connector never carries a pooled connection into the race, so it meets no stale socket`,
           problem: `variant ${v.name} expects ${needsStale.map((e) => e.check).join(', ')}, but with its connector (${v.connector.profile}) ${why}.`,
-          fix: `expect ${needsStale[0]!.metric} == 0 if this variant shows the fix, or keep the connection longer than the pause (connector: { profile: ${v.connector.profile}, idleTimeoutMs: ${(idles.gap ?? 0) + 4 * jitterMs}, honourKeepAliveHint: false })`,
+          // force-close never pools, whatever its timeouts: the way to reuse is another profile.
+          fix: `expect ${needsStale[0]!.metric} == 0 if this variant shows the fix, or keep the connection longer than the pause (connector: { profile: ${v.connector.profile === 'force-close' ? 'tuned-keepalive' : v.connector.profile}, idleTimeoutMs: ${(idles.gap ?? 0) + 4 * jitterMs}, honourKeepAliveHint: false })`,
         }, v.name, needsStale)
       }
     })

@@ -174,6 +174,11 @@ describe('lintScenario', () => {
       const ws = lintScenario(scenario({ faults, pacing: '{ burst: 2, gapMs: 2500 }', variants }), undici)
       expect(ws.map((w) => [w.rule, w.variants])).toEqual([['client-never-reuses', ['fc']]])
       expect(ws[0]!.problem).toMatch(/it never reuses a connection \(Connection: close\)/)
+      // The suggested connector, applied, must clear the warning (it once suggested force-close again).
+      const suggested = /\(connector: (\{ profile: [^}]+\})\)/.exec(ws[0]!.fix)?.[1]
+      expect(suggested).toBeDefined()
+      const fixed = variants.replace('    connector: force-close\n    expect: [attempts.staleSocket > 0]', `    connector: ${suggested}\n    expect: [attempts.staleSocket > 0]`)
+      expect(lintScenario(scenario({ faults, pacing: '{ burst: 2, gapMs: 2500 }', variants: fixed }), undici).map((w) => w.rule)).toEqual([])
     })
   })
 
