@@ -43,7 +43,7 @@ function harness(isTTY: boolean, columns?: number) {
 }
 
 const start = (expectedMs: number): RunEvent => ({ type: 'variant-start', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', repeat: 0, expectedMs })
-const progress = (done: number): RunEvent => ({ type: 'progress', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', done, total: 10 })
+const progress = (done: number): RunEvent => ({ type: 'progress', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', repeat: 0, done, total: 10 })
 const end = (durationMs: number): RunEvent => ({ type: 'variant-end', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', repeat: 0, durationMs })
 
 describe('progress lines', () => {

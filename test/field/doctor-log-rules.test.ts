@@ -58,6 +58,13 @@ describe('classifyRecord: qcc', () => {
     expect(eventOf(qcc('fastcc.proxy.server', 'ERROR', '[req-8] ✗ 尝试了 0 个 endpoint，共 0 次，全部失败'))).toEqual({ kind: 'request-failed', tried: 0, status: null })
   })
 
+  it('does not call a failed connect a stale connection (a new connection is never stale), reset or not', () => {
+    expect(eventOf(qcc('fastcc.proxy.server', 'ERROR', '[req-4] 请求失败: Cannot connect to host 127.0.0.1:19503 ssl:default [Connection reset by peer]'))).toBeNull()
+    expect(eventOf(qcc('fastcc.proxy.server', 'ERROR', '[req-5] 请求失败: connect ECONNRESET 127.0.0.1:19503'))).toBeNull()
+    // The same reset words on a request that was sent are one.
+    expect(eventOf(qcc('fastcc.proxy.server', 'ERROR', '[req-6] 请求失败: [Errno 104] Connection reset by peer'))).toMatchObject({ kind: 'stale-connection', variant: 'connection-reset' })
+  })
+
   it('counts a reset while streaming as a cut stream, not a stale connection', () => {
     expect(eventOf(qcc('fastcc.proxy.server', 'WARNING', '[req-9] ⚠ 流式传输中断: Connection reset by peer, endpoint: 111f4745'))).toEqual({ kind: 'stream-cut' })
     expect(eventOf(lab('DEBUG', 'upstream.error', '[req-9] 21cb1f48: reset-mid-stream: other side closed'))).toEqual({ kind: 'stream-cut' })

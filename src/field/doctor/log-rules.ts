@@ -202,11 +202,15 @@ const qccRules: readonly LogRule[] = [
   },
   {
     // Warnings and errors only: qcc's DEBUG endpoint dumps repeat `last_error` on every request.
-    name: 'stale connection: aiohttp / httpx / undici words on a WARNING or ERROR line',
-    test: (r) => isProblem(r) && staleVariantOf(r.message) !== null,
+    // Not a failed connect (`Cannot connect to host … [Connection reset by peer]`): a new connection is never stale.
+    name: 'stale connection: aiohttp / httpx / undici words on a WARNING or ERROR line, not a failed connect',
+    test: (r) => isProblem(r) && staleVariantOf(r.message) !== null && !connectFailure.test(r.message),
     event: (r) => ({ kind: 'stale-connection', variant: staleVariantOf(r.message)!, url: urlIn(r.message), endpoint: /endpoint: (\w+)/.exec(r.message)?.[1] ?? null }),
   },
 ]
+
+/** aiohttp's ClientConnectorError, undici's and Node's connect errors: the connection was never made. */
+const connectFailure = /Cannot connect to host|ClientConnectorError|ECONNREFUSED|connect (?:ETIMEDOUT|ECONNRESET|EHOSTUNREACH)|UND_ERR_CONNECT/i
 
 const statusIn = (text: string): number | null => num(/HTTP (\d{3})\b/.exec(text)?.[1] ?? /→ (\d{3})\b/.exec(text)?.[1])
 
