@@ -9,6 +9,9 @@ import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { UsageError } from '../shared/errors.ts'
 
+/** A file name to suggest when a report flag was given a folder. */
+const exampleName: Readonly<Record<string, string>> = { '--json': 'report.json', '--junit': 'junit.xml', '--markdown': 'summary.md', '--html': 'report.html', '--out': 'scenario.schema.json' }
+
 export interface ReportOutput {
   readonly flag: string
   readonly target: string
@@ -25,7 +28,7 @@ export function checkOutputs(outputs: readonly ReportOutput[]): void {
     const other = seen.get(file)
     if (other) throw new UsageError(`${other} and ${o.flag} both write ${o.target}; give each its own file.`)
     seen.set(file, o.flag)
-    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`${o.flag} ${o.target}: is a folder; give a file path, e.g. ${path.join(o.target, path.basename(o.flag.replace(/^--/, 'report.')))}.`)
+    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`${o.flag} ${o.target}: is a folder; give a file path, e.g. ${path.join(o.target, exampleName[o.flag] ?? 'report.json')}.`)
     const dir = path.dirname(file)
     if (!existsSync(dir)) throw new UsageError(`${o.flag} ${o.target}: the folder ${path.dirname(o.target)} does not exist; create it first (mkdir -p ${path.dirname(o.target)}).`)
     try {

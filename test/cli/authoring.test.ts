@@ -112,7 +112,9 @@ describe('qcc-lab list --metrics', () => {
   beforeAll(async () => {
     const r = await runCli(['list', '--metrics', '--json'])
     expect(r.code).toBe(0)
-    entries = (JSON.parse(r.stdout) as { metrics: Entry[] }).metrics
+    const data = JSON.parse(r.stdout) as { schema: string; metrics: Entry[] }
+    expect(data.schema).toBe('qcc-lab/metrics@1')
+    entries = data.metrics
   })
 
   it('lists only metrics the expectation validator accepts', () => {

@@ -130,6 +130,7 @@ describe('qcc-lab help, list and version', () => {
     const r = await run(['list', '--json'])
     expect(r.code).toBe(0)
     const data = JSON.parse(r.stdout)
+    expect(data.schema).toBe('qcc-lab/list@1')
     expect(data.scenarios.map((s: { name: string }) => s.name)).toContain('stale-keepalive')
     expect(data.faults.map((f: { kind: string }) => f.kind)).toEqual(['idle-close', 'race-close', 'error-response', 'reset-mid-stream', 'delay-response', 'close-after-response'])
     expect(data.connectorProfiles.map((p: { name: string }) => p.name)).toEqual(['force-close', 'naive-keepalive', 'tuned-keepalive'])

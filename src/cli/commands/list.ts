@@ -154,8 +154,7 @@ export function metricCatalogue(): MetricEntry[] {
       ...(shown.length > 0 ? { pattern: { shape: `stats.${placeholders.join('.')}.<field>`, value: shown.join('.'), meaning } } : {}),
     })
   }
-  // Only what an expectation can really write: the validator has the last word (a stats key with a "-",
-  // such as attempts_by_outcome.stale-socket, is served but cannot be named in a check).
+  // Only what an expectation can really write: the validator has the last word.
   const example: Readonly<Record<string, string>> = { '<name>': 'upstream', '<status>': '502', '<index>': '0', '<id>': 'abcd1234' }
   return out.filter((e) => metricProblem(e.metric.replace(/<[a-z]+>/g, (p) => example[p] ?? p)) === undefined)
 }
@@ -163,7 +162,7 @@ export function metricCatalogue(): MetricEntry[] {
 function printMetrics(json: boolean): void {
   const entries = metricCatalogue()
   if (json) {
-    process.stdout.write(`${JSON.stringify({ metrics: entries }, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ schema: 'qcc-lab/metrics@1', metrics: entries }, null, 2)}\n`)
     return
   }
   const lines = ['Metrics an expectation can read: "<metric> <op> <number | metric>", op one of >= <= == != > <,', 'e.g. failures.total == 0 or upstream.connections < requests. <…> stands for a value.']
@@ -211,7 +210,7 @@ export async function listCommand(flags: { json?: boolean; metrics?: boolean }):
     compatPresets: Object.entries(compatPresets).map(([name, switches]) => ({ name, switches })),
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ schema: 'qcc-lab/list@1', ...data }, null, 2)}\n`)
     return 0
   }
   const lines = ['Scenarios:']
