@@ -66,7 +66,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   out.write(`${formatBenchTerminal(report)}\n`)
   if (flags.json !== undefined) await writeOutput(flags.json, `${JSON.stringify(report, null, 2)}\n`)
   if (flags.markdown !== undefined) await writeOutput(flags.markdown, formatBenchMarkdown(report))
-  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../harness/report/html/bench-page.ts')).renderBenchHtml(report))
+  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../bench/html/bench-page.ts')).renderBenchHtml(report))
   return 0
 }
 
@@ -131,7 +131,7 @@ export async function compareCommand(base: string, head: string, flags: CompareF
   const out = outputs.some((o) => o.target === '-') ? process.stderr : process.stdout
   out.write(`${formatComparison(comparison, flags.verbose === true)}\n`)
   if (json !== undefined) await writeOutput(json, `${JSON.stringify(comparison, null, 2)}\n`)
-  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../harness/report/html/bench-page.ts')).renderCompareHtml(comparison))
+  if (flags.html !== undefined) await writeOutput(flags.html, await (await import('../../bench/html/bench-page.ts')).renderCompareHtml(comparison))
   return comparison.regressions > 0 ? 1 : 0
 }
 

@@ -17,7 +17,7 @@ export async function reportCommand(file: string, flags: ReportFlags): Promise<n
   }
   const read = readInputFile(file, { maxBytes: inputLimits.report, what: 'qcc-lab JSON report (run, bench or compare --json)' })
   if (!read.ok) throw new QccLabError('BAD_REPORT', `${file}: ${read.problem}`)
-  const { parseReportFile, renderReportHtml } = await import('../../harness/report/html/report-file.ts')
+  const { parseReportFile, renderReportHtml } = await import('../report-file.ts')
   await writeOutput(flags.html, await renderReportHtml(parseReportFile(read.text, file)))
   return 0
 }

@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite'
 import type { TraceEndpoint, VariantTrace } from '../types.ts'
-import { axisMs, baseConfig, ms } from './chart-style.ts'
+import { axisMs, baseConfig, ms } from '../../../shared/html/chart-style.ts'
 import { traceEndMs } from './timeline-chart.ts'
 
 export const stateColors = {

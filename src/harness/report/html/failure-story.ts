@@ -4,7 +4,7 @@
  * seen the bug can follow the moment it happens step by step.
  */
 import type { VariantTrace } from '../types.ts'
-import { ms } from './chart-style.ts'
+import { ms } from '../../../shared/html/chart-style.ts'
 
 export interface StoryStep {
   readonly atMs: number

@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite'
 import type { VariantReport } from '../types.ts'
-import { baseConfig, ms } from './chart-style.ts'
+import { baseConfig, ms } from '../../../shared/html/chart-style.ts'
 
 export const cdfMetrics = { latency: 'to the complete response', firstEvent: 'to the first SSE event' } as const
 

@@ -5,13 +5,13 @@
  * Rendered from the JSON report alone, so `qcc-lab report run.json --html` draws a run made elsewhere.
  */
 import type { RunReport, ScenarioReport, VariantReport } from '../types.ts'
-import { msExact } from './chart-style.ts'
+import { msExact } from '../../../shared/html/chart-style.ts'
 import { endpointStatesSpec, hasStateChanges, stateSummary } from './endpoint-states-chart.ts'
-import { escapeHtml } from './escape.ts'
+import { escapeHtml } from '../../../shared/html/escape.ts'
 import { failureStory, timelineCaption } from './failure-story.ts'
 import { latencyCdfSpec } from './latency-cdf-chart.ts'
-import { anchor, chartBlock, htmlPage, htmlTable, verdictHtml } from './page.ts'
-import { renderChart } from './render-chart.ts'
+import { anchor, chartBlock, htmlPage, htmlTable, verdictHtml } from '../../../shared/html/page.ts'
+import { renderChart } from '../../../shared/html/render-chart.ts'
 import { firstFailure, timelineSpec, traceEndMs } from './timeline-chart.ts'
 
 const e = escapeHtml

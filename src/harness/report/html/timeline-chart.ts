@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite'
 import type { TraceArrival, TraceUpstream, VariantTrace } from '../types.ts'
-import { axisMs, baseConfig, ms, msExact } from './chart-style.ts'
+import { axisMs, baseConfig, ms, msExact } from '../../../shared/html/chart-style.ts'
 
 /** What a bar is, in the legend's words; the order and colours are the legend's. */
 export const barKinds = {

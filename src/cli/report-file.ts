@@ -5,11 +5,11 @@
  * names the file, the field and the fix.
  */
 import { z } from 'zod'
-import { QccLabError } from '../../../shared/errors.ts'
-import { formatZodIssues } from '../../../shared/zod-issues.ts'
-import { asBenchReport, compareReportSchema, type Comparison } from '../../../bench/compare.ts'
-import { comparedFigures, type BenchReport } from '../../../bench/types.ts'
-import { runReportSchema, type RunReport } from '../types.ts'
+import { QccLabError } from '../shared/errors.ts'
+import { formatZodIssues } from '../shared/zod-issues.ts'
+import { asBenchReport, compareReportSchema, type Comparison } from '../bench/compare.ts'
+import { comparedFigures, type BenchReport } from '../bench/types.ts'
+import { runReportSchema, type RunReport } from '../harness/report/types.ts'
 
 export type ReportFile =
   | { readonly kind: 'run'; readonly report: RunReport }
@@ -130,7 +130,7 @@ export function parseReportFile(textContent: string, name: string): ReportFile {
 
 /** The page for any report file. */
 export async function renderReportHtml(file: ReportFile): Promise<string> {
-  if (file.kind === 'run') return (await import('./run-page.ts')).renderRunHtml(file.report)
-  const { renderBenchHtml, renderCompareHtml } = await import('./bench-page.ts')
+  if (file.kind === 'run') return (await import('../harness/report/html/run-page.ts')).renderRunHtml(file.report)
+  const { renderBenchHtml, renderCompareHtml } = await import('../bench/html/bench-page.ts')
   return file.kind === 'bench' ? renderBenchHtml(file.report) : renderCompareHtml(file.report)
 }

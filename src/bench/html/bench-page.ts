@@ -2,13 +2,13 @@
  * Bench reports (`qcc-lab/bench-report@1`) and comparisons (`qcc-lab/compare-report@1`) → one
  * self-contained HTML page each, from the JSON alone (`qcc-lab report bench.json --html`).
  */
-import type { BenchReport } from '../../../bench/types.ts'
-import type { Comparison } from '../../../bench/compare.ts'
+import type { BenchReport } from '../types.ts'
+import type { Comparison } from '../compare.ts'
 import { benchFigureSpec, benchFigures, type BenchFigure } from './bench-chart.ts'
 import { compareSpec, judged, verdictOf } from './compare-chart.ts'
-import { escapeHtml } from './escape.ts'
-import { chartBlock, htmlPage, htmlTable } from './page.ts'
-import { renderChart } from './render-chart.ts'
+import { escapeHtml } from '../../shared/html/escape.ts'
+import { chartBlock, htmlPage, htmlTable } from '../../shared/html/page.ts'
+import { renderChart } from '../../shared/html/render-chart.ts'
 
 const e = escapeHtml
 const ratio = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(2))

@@ -4,9 +4,9 @@
  * (dashed); regressions red and labelled. Oriented so that right is always worse.
  */
 import type { TopLevelSpec } from 'vega-lite'
-import type { Comparison, FigureChange } from '../../../bench/compare.ts'
-import { comparedFigures } from '../../../bench/types.ts'
-import { baseConfig } from './chart-style.ts'
+import type { Comparison, FigureChange } from '../compare.ts'
+import { comparedFigures } from '../types.ts'
+import { baseConfig } from '../../shared/html/chart-style.ts'
 
 export const verdictColors = {
   REGRESSION: '#d62728',

@@ -4,8 +4,8 @@
  * tick and the range of the rounds as a line (the run-to-run spread), direct alongside the proxies.
  */
 import type { TopLevelSpec } from 'vega-lite'
-import type { BenchReport, RoundFigures } from '../../../bench/types.ts'
-import { baseConfig } from './chart-style.ts'
+import type { BenchReport, RoundFigures } from '../types.ts'
+import { baseConfig } from '../../shared/html/chart-style.ts'
 
 export type BenchFigure = 'rps' | 'p50' | 'p99' | 'ttfbP50' | 'connectionsPerRequest' | 'handshakesPerRequest'
 
