@@ -75,7 +75,7 @@ describeInBrowser(title, () => {
   }
 
   /** What every page must be: quiet, self-contained, every chart drawn. */
-  const checkPage = async (file: string, screenshot: string): Promise<Opened> => {
+  const checkPage = async (file: string, screenshot: string, fullPage = true): Promise<Opened> => {
     const opened = await open(file)
     expect(await chartsWithoutMarks(opened.page), 'charts without a drawn mark').toEqual([])
     expect(await opened.page.$$eval('.chart[data-chart]', (c) => c.length), 'charts on the page').toBeGreaterThan(0)
@@ -83,7 +83,7 @@ describeInBrowser(title, () => {
     expect(opened.requests, 'requests beyond the file itself').toEqual([])
     expect(opened.consoleErrors, 'console errors').toEqual([])
     const shot = path.join(dir, screenshot)
-    await opened.page.screenshot({ path: shot, fullPage: true })
+    await opened.page.screenshot({ path: shot, fullPage })
     expect(statSync(shot).size).toBeGreaterThan(10_000)
     return opened
   }
@@ -144,6 +144,16 @@ describeInBrowser(title, () => {
     expect(kinds.sort()).toEqual(['endpoint-states', 'latency-cdf', 'timeline', 'timeline-zoom'])
     expect(await page.$$eval('nav a', (a) => a.length)).toBe(4)
   }, 120_000)
+
+  it('run --all --html: under 5 MB, every scenario in it, every chart drawn, nothing fetched', async () => {
+    const html = path.join(dir, 'all.html')
+    const r = await runCli(['run', '--all', '--no-progress', '--html', html])
+    expect(r.code, r.stderr).toBe(0)
+    expect(statSync(html).size).toBeLessThan(5 * 1024 * 1024)
+    // The first screen only: the whole page is tens of thousands of pixels tall.
+    const { page } = await checkPage(html, 'all.png', false)
+    expect(await page.$$eval('nav a', (a) => a.length)).toBe(14)
+  }, 240_000)
 
   it('bench and compare --html, from committed reports: every figure drawn, a regression marked', async () => {
     const bench = path.join(dir, 'bench.html')
