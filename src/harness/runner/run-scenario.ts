@@ -64,7 +64,7 @@ export interface RunOptions {
   readonly target?: TargetSpec
   /**
    * How many of this scenario's variants may run at once (default 1: one after another). Ignored when
-   * `slots` is given. A scenario with `concurrency: serial` runs each variant alone, whatever this says.
+   * `slots` is given. A scenario with `concurrency: serial` runs one variant at a time, whatever this says.
    */
   readonly jobs?: number
   /** A limit shared with other runScenario calls (see {@link variantSlots}): `qcc-lab run` gives one to every scenario and repeat. */
@@ -74,9 +74,9 @@ export interface RunOptions {
 }
 
 /**
- * A limit on how many variants run at once, shared by the runScenario calls it is given. Slots go to
- * variants in the order they asked for one; a variant that must run alone waits for all of them, and
- * everything asked for after it waits behind it.
+ * A limit on how many variants run at once, shared by the runScenario calls it is given. Slots go in the
+ * order they were asked for. What must run alone waits for the running ones to end and holds every slot;
+ * what was asked for after it waits behind it.
  */
 export interface VariantSlots {
   readonly size: number
@@ -89,7 +89,7 @@ export function variantSlots(jobs: number): VariantSlots {
   let busy = 0
   const waiting: Array<{ readonly weight: number; readonly start: () => void }> = []
   const next = (): void => {
-    // First come, first served: the head of the queue is never overtaken, so a variant that runs alone is not starved.
+    // The head of the queue is never overtaken, so what runs alone is not starved.
     while (waiting.length > 0 && busy + waiting[0]!.weight <= jobs) {
       const w = waiting.shift()!
       busy += w.weight
@@ -370,19 +370,26 @@ export async function runScenario(input: ScenarioInput, options: RunOptions = {}
   const selected = options.variants ? scenario.variants.filter((v) => options.variants!.includes(v.name)) : scenario.variants
   const bundledOnly = options.target ? selected.filter((v) => !v.contract).map((v) => ({ variant: v.name, reason: v.bundledOnly! })) : []
   const slots = options.slots ?? variantSlots(options.jobs ?? 1)
-  const alone = false
   let failed = false
   const notStarted = new Error('not started: an earlier variant failed')
-  const settled = await Promise.allSettled(selected.filter((v) => !(options.target && !v.contract)).map((v) => slots.run(async () => {
-    options.signal?.throwIfAborted()
-    if (failed) throw notStarted
-    try {
-      return summarized(await recordVariant(scenario, v, options), v)
-    } catch (err) {
-      failed = true
-      throw err
-    }
-  }, alone)))
+  /** Each variant, in a slot of `within`; `alone`: holding every slot. */
+  const runAll = (within: VariantSlots, alone: boolean): Promise<Array<PromiseSettledResult<VariantRun>>> =>
+    Promise.allSettled(selected.filter((v) => !(options.target && !v.contract)).map((v) => within.run(async () => {
+      options.signal?.throwIfAborted()
+      if (failed) throw notStarted
+      try {
+        return summarized(await recordVariant(scenario, v, options), v)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }, alone)))
+  // A timing window too narrow to share the CPU with other scenarios (see scenarioSchema.concurrency):
+  // `alone` holds every slot for the whole scenario, its own variants side by side; `serial`, for each variant.
+  const concurrency = scenario.concurrency ?? 'parallel'
+  const settled = concurrency === 'alone'
+    ? await slots.run(() => runAll(variantSlots(slots.size), false), true)
+    : await runAll(slots, concurrency === 'serial')
   const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason !== notStarted)
   if (thrown) throw thrown.reason
   const runs = settled.map((s) => (s as PromiseFulfilledResult<VariantRun>).value)

@@ -119,6 +119,7 @@ export function scenarioFromData(data: unknown, file: string, fallbackName: stri
     description: s.description.trim(),
     rootCause: s.rootCause?.trim(),
     seed: s.seed,
+    concurrency: s.concurrency,
     upstreams,
     workload: {
       requests: s.workload.requests,

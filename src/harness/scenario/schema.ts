@@ -99,6 +99,7 @@ export const scenarioSchema = z.object({
   description: z.string().min(1).describe('What the scenario replays, in a sentence or two (`qcc-lab list` shows the first sentence).'),
   rootCause: z.string().optional().describe('Why the failure happens; `qcc-lab explain` shows it.'),
   seed: z.number().int().nonnegative().default(1).describe('Seeds fault probabilities and payloads; `qcc-lab run --seed` overrides it.'),
+  concurrency: z.enum(['parallel', 'alone', 'serial']).default('parallel').describe('Whether `qcc-lab run --jobs` may run this scenario\'s variants beside others (each has its own upstreams and proxy, they share only the CPU). `parallel` (default): yes. `alone`: nothing from another scenario runs beside it, its own variants side by side; for a timing window too narrow to share the CPU. `serial`: one variant at a time, nothing beside it.'),
   upstreams: z.array(upstreamSchema).min(1).describe('The fake upstreams the proxy forwards to, in cluster order; at least one.'),
   proxy: proxySettingsSchema.default({}).describe('The bundled proxy\'s settings for every variant: attempt loop, breaker, balancer, verifier, compat switches.'),
   workload: workloadSchema,
@@ -136,6 +137,8 @@ export interface Scenario {
   readonly description: string
   readonly rootCause?: string
   readonly seed: number
+  /** Whether its variants may run beside others' (see scenarioSchema); absent: `parallel`. */
+  readonly concurrency?: 'parallel' | 'alone' | 'serial'
   readonly upstreams: ReadonlyArray<{
     readonly name: string
     readonly priority?: number
