@@ -17,6 +17,7 @@ import { DisposeStack } from '../../shared/dispose-stack.ts'
 import { UsageError } from '../../shared/errors.ts'
 import { deriveSeed } from '../../shared/random.ts'
 import { startFakeUpstream, type FakeUpstream, type FaultSpec } from '../../../fake-upstreams/index.ts'
+import { defaultMessageBehaviour, messageEventFrames } from '../../../fake-upstreams/anthropic/messages.ts'
 import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
@@ -64,7 +65,8 @@ export interface RunOptions {
   readonly target?: TargetSpec
   /**
    * How many of this scenario's variants may run at once (default 1: one after another). Ignored when
-   * `slots` is given. A scenario with `concurrency: serial` runs one variant at a time, whatever this says.
+   * `slots` is given. A scenario with `concurrency: serial` runs one variant at a time whatever this says;
+   * with `concurrency: alone`, nothing from another call sharing the slots runs beside it.
    */
   readonly jobs?: number
   /** A limit shared with other runScenario calls (see {@link variantSlots}): `qcc-lab run` gives one to every scenario and repeat. */
@@ -73,36 +75,65 @@ export interface RunOptions {
   readonly signal?: AbortSignal
 }
 
+/** How a job asks for a slot. */
+export interface SlotRequest {
+  /** Hold every slot: wait for the running jobs to end, and let nothing else start meanwhile. */
+  readonly alone?: boolean
+  /** How long the job is likely to take (ms); the longest start first. Default 0. */
+  readonly estimateMs?: number
+}
+
 /**
- * A limit on how many variants run at once, shared by the runScenario calls it is given. Slots go in the
- * order they were asked for. What must run alone waits for the running ones to end and holds every slot;
- * what was asked for after it waits behind it.
+ * A limit on how many variants run at once, shared by the runScenario calls it is given. Jobs start in
+ * the order asked for, except among those asked for in the same turn of the event loop (a whole run's):
+ * the longest (by estimate) first, since a run lasts as long as its longest chain, equal ones in the
+ * order asked, and those that run alone after all the others, so the pool drains for them once, at the
+ * end, not once each. The head of the queue is never overtaken, so nothing waits forever. Only the order
+ * in which jobs start depends on this: runScenario reports in its own order.
  */
 export interface VariantSlots {
   readonly size: number
-  /** Runs `fn` once a slot is free (all of them when `alone`) and frees it when `fn` settles. */
-  run<T>(fn: () => Promise<T>, alone?: boolean): Promise<T>
+  /** Runs `fn` once a slot is free (every slot when `alone`) and frees it when `fn` settles. */
+  run<T>(fn: () => Promise<T>, request?: SlotRequest): Promise<T>
 }
 
 export function variantSlots(jobs: number): VariantSlots {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`Failed to run variants ${jobs} at a time: jobs must be a whole number of at least 1.`)
   let busy = 0
-  const waiting: Array<{ readonly weight: number; readonly start: () => void }> = []
+  const waiting: Array<{ readonly weight: number; readonly alone: boolean; readonly estimateMs: number; readonly turn: number; readonly start: () => void }> = []
   const next = (): void => {
-    // The head of the queue is never overtaken, so what runs alone is not starved.
     while (waiting.length > 0 && busy + waiting[0]!.weight <= jobs) {
       const w = waiting.shift()!
       busy += w.weight
       w.start()
     }
   }
+  // Started on the next turn, so that every job asked for in this one (a whole run's) is ordered first.
+  let scheduled = false
+  let turn = 0
+  const schedule = (): void => {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      turn++
+      next()
+    })
+  }
+  type Job = (typeof waiting)[number]
+  /** `a` (just asked for) overtakes `b` only if asked in the same turn: not alone before alone, longer before shorter. */
+  const before = (a: Job, b: Job): boolean =>
+    a.turn === b.turn && (a.alone !== b.alone ? !a.alone : a.estimateMs > b.estimateMs)
   return {
     size: jobs,
-    async run(fn, alone = false) {
+    async run(fn, request = {}) {
+      const alone = request.alone === true
       const weight = alone ? jobs : 1
       await new Promise<void>((start) => {
-        waiting.push({ weight, start })
-        next()
+        const job = { weight, alone, estimateMs: request.estimateMs ?? 0, turn, start }
+        const at = waiting.findIndex((w) => before(job, w))
+        waiting.splice(at === -1 ? waiting.length : at, 0, job)
+        schedule()
       })
       try {
         return await fn()
@@ -221,18 +252,41 @@ function summarized(record: VariantRecord, variant: Variant): VariantRun {
   return { passed: report.verdict === 'pass', report, unmet: unmetExpectations(report), record: kept }
 }
 
+/** A variant's connector, the constants its timeline follows, and that timeline resolved. */
+function planVariant(scenario: Scenario, variant: Variant, target: TargetSpec | undefined) {
+  // In bundled mode the proxy's headers timeout is a connector setting.
+  const connector: ConnectorSelection = variant.proxy.headersTimeoutMs === undefined
+    ? variant.connector
+    : { profile: variant.connector.profile, overrides: { ...variant.connector.overrides, headersTimeoutMs: variant.proxy.headersTimeoutMs } }
+  const constants = target ? target.profile.constants : bundledConstants(variant.proxy, connector)
+  return { connector, constants, workload: resolveWorkload(scenario.workload, constants, variant) }
+}
+
+/**
+ * About how long a variant takes (ms), to start the longest first; only the order depends on it. Its
+ * pauses, plus for each round of requests what the first upstream makes a request wait: its slowest
+ * delay-response (until the client or the proxy gives up) or the first byte and event intervals of its
+ * answer.
+ */
+export function estimatedDurationMs(scenario: Scenario, variant: Variant, target?: TargetSpec): number {
+  const { constants, workload } = planVariant(scenario, variant, target)
+  const first = [...scenario.upstreams].sort((a, b) => (a.priority ?? 1) - (b.priority ?? 1))[0]
+  if (!first) return expectedDurationMs(workload)
+  const faults = resolveDurationsDeep(first.faults, constants) as ReadonlyArray<{ kind?: string; delayMs?: number }>
+  const delayMs = Math.max(0, ...faults.map((f) => (f.kind === 'delay-response' ? f.delayMs ?? 0 : 0)))
+  const b = { ...defaultMessageBehaviour, ...first.behaviour }
+  const answerMs = b.firstByteDelayMs + (workload.stream ? b.eventIntervalMs * messageEventFrames('', '', b.textDeltas).length : 0)
+  const perRequestMs = Math.max(Math.min(delayMs, workload.requestTimeoutMs, constants.headersTimeoutMs), answerMs)
+  return expectedDurationMs(workload) + Math.ceil(workload.requests / workload.concurrency) * perRequestMs
+}
+
 /** Runs one variant: upstreams → proxy (or the target) → workload → record. Everything started is stopped. */
 async function recordVariant(scenario: Scenario, variant: Variant, options: RunOptions): Promise<VariantRecord> {
   const target = options.target
   const seed = options.seed ?? scenario.seed
   const repeat = options.repeat ?? 0
   const started = performance.now()
-  // In bundled mode the proxy's headers timeout is a connector setting.
-  const connector: ConnectorSelection = variant.proxy.headersTimeoutMs === undefined
-    ? variant.connector
-    : { profile: variant.connector.profile, overrides: { ...variant.connector.overrides, headersTimeoutMs: variant.proxy.headersTimeoutMs } }
-  const constants = target ? target.profile.constants : bundledConstants(variant.proxy, connector)
-  const workload = resolveWorkload(scenario.workload, constants, variant)
+  const { connector, constants, workload } = planVariant(scenario, variant, target)
   options.onEvent?.({ type: 'variant-start', scenario: scenario.name, variant: variant.name, repeat, expectedMs: expectedDurationMs(workload) })
   /** The record from what this run observed; the rest is the variant's. */
   const finish = (observed: Pick<VariantRecord, 'samples' | 'attempts' | 'requests' | 'upstreams' | 'proxyStats' | 'target' | 'endpointStates' | 'workloadOriginMs'>): VariantRecord => {
@@ -372,9 +426,11 @@ export async function runScenario(input: ScenarioInput, options: RunOptions = {}
   const slots = options.slots ?? variantSlots(options.jobs ?? 1)
   let failed = false
   const notStarted = new Error('not started: an earlier variant failed')
+  const toRun = selected.filter((v) => !(options.target && !v.contract))
+  const estimates = toRun.map((v) => estimatedDurationMs(scenario, v, options.target))
   /** Each variant, in a slot of `within`; `alone`: holding every slot. */
   const runAll = (within: VariantSlots, alone: boolean): Promise<Array<PromiseSettledResult<VariantRun>>> =>
-    Promise.allSettled(selected.filter((v) => !(options.target && !v.contract)).map((v) => within.run(async () => {
+    Promise.allSettled(toRun.map((v, i) => within.run(async () => {
       options.signal?.throwIfAborted()
       if (failed) throw notStarted
       try {
@@ -383,12 +439,12 @@ export async function runScenario(input: ScenarioInput, options: RunOptions = {}
         failed = true
         throw err
       }
-    }, alone)))
+    }, { alone, estimateMs: estimates[i] })))
   // A timing window too narrow to share the CPU with other scenarios (see scenarioSchema.concurrency):
   // `alone` holds every slot for the whole scenario, its own variants side by side; `serial`, for each variant.
   const concurrency = scenario.concurrency ?? 'parallel'
   const settled = concurrency === 'alone'
-    ? await slots.run(() => runAll(variantSlots(slots.size), false), true)
+    ? await slots.run(() => runAll(variantSlots(slots.size), false), { alone: true, estimateMs: Math.max(0, ...estimates) })
     : await runAll(slots, concurrency === 'serial')
   const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason !== notStarted)
   if (thrown) throw thrown.reason

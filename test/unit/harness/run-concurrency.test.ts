@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../../src/shared/errors.ts'
-import { runScenario, variantSlots, type RunEvent, type ScenarioDefinition, type VariantSlots } from '../../../src/harness/runner/run-scenario.ts'
+import { estimatedDurationMs, runScenario, variantSlots, type RunEvent, type ScenarioDefinition, type VariantSlots } from '../../../src/harness/runner/run-scenario.ts'
+import { loadScenario } from '../../../src/harness/scenario/load.ts'
 import type { VariantReport } from '../../../src/harness/report/types.ts'
 
 /** A promise with its resolve, to finish a job when the test says so. */
@@ -16,11 +17,14 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve }
 }
 
-/** Lets every pending promise callback run. */
-const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await Promise.resolve() }
+/** Lets the slots start what they may (on the next turn of the event loop) and those jobs run up to their gate. */
+const settle = async (): Promise<void> => {
+  await new Promise((r) => setImmediate(r))
+  for (let i = 0; i < 10; i++) await Promise.resolve()
+}
 
 describe('variantSlots', () => {
-  it('runs at most `jobs` at once, in the order they asked', async () => {
+  it('runs at most `jobs` at once, in the order they asked when they say nothing about their length', async () => {
     const slots = variantSlots(2)
     const gates = [deferred(), deferred(), deferred(), deferred()]
     const started: number[] = []
@@ -45,23 +49,40 @@ describe('variantSlots', () => {
     expect(most).toBe(2)
   })
 
-  it('gives a variant that runs alone every slot, and makes those that asked after it wait behind it', async () => {
+  it('gives a job that runs alone every slot, and makes those asked for in a later turn wait behind it', async () => {
     const slots = variantSlots(3)
     const a = deferred()
     const b = deferred()
     const log: string[] = []
     const ra = slots.run(async () => { log.push('a'); await a.promise; log.push('a done') })
-    const rb = slots.run(async () => { log.push('b alone'); await b.promise; log.push('b done') }, true)
+    const ra2 = slots.run(async () => { log.push('a2'); await a.promise })
+    await settle()
+    const rb = slots.run(async () => { log.push('b alone'); await b.promise; log.push('b done') }, { alone: true })
+    await settle()
     const rc = slots.run(async () => { log.push('c') })
     await settle()
-    // Two slots are free, but c asked after b, and b waits for a.
-    expect(log).toEqual(['a'])
+    // A slot is free, but c asked after b (in a later turn), and b waits for a and a2.
+    expect(log).toEqual(['a', 'a2'])
     a.resolve()
     await settle()
-    expect(log).toEqual(['a', 'a done', 'b alone'])
+    expect(log).toEqual(['a', 'a2', 'a done', 'b alone'])
     b.resolve()
-    await Promise.all([ra, rb, rc])
-    expect(log).toEqual(['a', 'a done', 'b alone', 'b done', 'c'])
+    await Promise.all([ra, ra2, rb, rc])
+    expect(log).toEqual(['a', 'a2', 'a done', 'b alone', 'b done', 'c'])
+  })
+
+  it('of the jobs asked for together, starts the longest first and those that run alone last', async () => {
+    const slots = variantSlots(2)
+    const started: string[] = []
+    const job = (name: string) => async () => { started.push(name) }
+    await Promise.all([
+      slots.run(job('short'), { estimateMs: 100 }),
+      slots.run(job('alone'), { alone: true, estimateMs: 9_000 }),
+      slots.run(job('unknown')),
+      slots.run(job('long'), { estimateMs: 7_500 }),
+      slots.run(job('short too'), { estimateMs: 100 }),
+    ])
+    expect(started).toEqual(['long', 'short', 'short too', 'unknown', 'alone'])
   })
 
   it('frees the slot of a job that threw', async () => {
@@ -154,5 +175,76 @@ describe('runScenario with variants at once', () => {
     }
     await expect(runScenario(scenario, { jobs: 1, onEvent, signal: controller.signal })).rejects.toThrow('stopped by the test')
     expect(started).toEqual(['naive'])
+  })
+})
+
+describe('a scenario\'s concurrency', () => {
+  /** Start and end events, in the order they came, as `+name` and `-name`. */
+  const timeline = (): { onEvent: (e: RunEvent) => void; log: string[] } => {
+    const log: string[] = []
+    return { log, onEvent: (e) => { if (e.type !== 'progress') log.push(`${e.type === 'variant-start' ? '+' : '-'}${e.scenario}/${e.variant}`) } }
+  }
+  const quick: ScenarioDefinition = {
+    name: 'quick',
+    description: 'two variants, one request each',
+    upstreams: [{ name: 'relay' }],
+    workload: { requests: 1 },
+    variants: [{ name: 'a', expect: ['failures.total == 0'] }, { name: 'b', expect: ['failures.total == 0'] }],
+  }
+
+  it('serial: one variant at a time, even with slots to spare', async () => {
+    const t = timeline()
+    await runScenario({ ...quick, concurrency: 'serial' }, { jobs: 4, onEvent: t.onEvent })
+    expect(t.log).toEqual(['+quick/a', '-quick/a', '+quick/b', '-quick/b'])
+  })
+
+  it('alone: its own variants side by side, nothing from another scenario beside them', async () => {
+    const t = timeline()
+    const slots = variantSlots(4)
+    await Promise.all([
+      runScenario({ ...quick, name: 'other' }, { slots, onEvent: t.onEvent }),
+      runScenario({ ...quick, name: 'alone', concurrency: 'alone' }, { slots, onEvent: t.onEvent }),
+    ])
+    // What was running when each event came.
+    const running = new Set<string>()
+    const beside: Record<string, string[]> = {}
+    for (const l of t.log) {
+      if (l.startsWith('+')) running.add(l.slice(1))
+      else running.delete(l.slice(1))
+      beside[l] = [...running].sort()
+    }
+    // Both of its variants ran side by side, with nothing from the other scenario.
+    const starts = t.log.filter((l) => l.startsWith('+alone/'))
+    expect(beside[starts.at(-1)!]).toEqual(['alone/a', 'alone/b'])
+    expect(starts.flatMap((l) => beside[l] ?? []).filter((v) => !v.startsWith('alone/'))).toEqual([])
+    // The other scenario's two did run side by side.
+    expect(t.log.slice(0, 2).sort()).toEqual(['+other/a', '+other/b'])
+  })
+
+  it('parallel by default: variants side by side', async () => {
+    const t = timeline()
+    await runScenario(quick, { jobs: 2, onEvent: t.onEvent })
+    expect(t.log.slice(0, 2)).toEqual(['+quick/a', '+quick/b'])
+  })
+
+  it('refuses a value it does not know, naming the field and the choices', async () => {
+    await expect(runScenario({ ...quick, concurrency: 'solo' as 'serial' })).rejects.toThrow(/concurrency.*"parallel".*"alone".*"serial"|concurrency.*parallel.*alone.*serial/)
+  })
+})
+
+describe('estimatedDurationMs (the order variants start in)', () => {
+  it('counts the pauses, a delay until the client or the proxy gives up, and a stream\'s event intervals', async () => {
+    const est = async (name: string, variant: string): Promise<number> => {
+      const s = await loadScenario(name)
+      return estimatedDurationMs(s, s.variants.find((v) => v.name === variant)!)
+    }
+    expect(await est('stale-keepalive', 'naive-keepalive')).toBe(9 * 150)
+    // 3 requests, each until the client gives up at 2.5 s (the relay is silent for 10.3 s, the proxy would wait 300 s).
+    expect(await est('upstream-timeout-504', 'qcc-timeouts')).toBe(3 * 2_500)
+    // The proxy gives up after 300 ms and fails over.
+    expect(await est('upstream-timeout-504', 'contract')).toBe(3 * 300)
+    // 3 streams of 9 events 150 ms apart.
+    expect(await est('slow-stream', 'contract')).toBe(3 * 9 * 150)
+    expect(await est('all-endpoints-failed', 'default')).toBe(0)
   })
 })
