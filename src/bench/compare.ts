@@ -5,8 +5,8 @@
 import { z } from 'zod'
 import { QccLabError } from '../shared/errors.ts'
 import { formatZodIssues } from '../shared/zod-issues.ts'
-import { median, relativeSpread } from './stats.ts'
-import { benchTargets, comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure } from './types.ts'
+import { median, relativeSpread, round3 } from './stats.ts'
+import { benchAnchors, benchTargets, comparedFigures, defaultGateFigures, type BenchReport, type BenchResult, type ComparedFigure, type RoundFigures } from './types.ts'
 
 /**
  * Fraction → percent: the one place compare converts. A bench report stores spreads as fractions (0.08);
@@ -38,6 +38,15 @@ export interface FigureChange {
   readonly noisePct: number
   /** The same, of the per-round ratios to direct (rounds are aligned: round r of both ran in the same pass), in percent. */
   readonly noiseVsDirectPct?: number
+  /**
+   * cpuUsPerRequest only: the change of the proxy's CPU over the upstream's, pooled over the rounds, in
+   * percent. Both processes serve the very same requests in the same round, so what the machine does
+   * to CPU per request (a busier or slower machine: less batching, more cache misses, steal) moves both
+   * and divides out. Absent when a report lacks the upstream's CPU.
+   */
+  readonly changeVsUpstreamPct?: number
+  /** The larger spread of the two reports' per-round proxy ÷ upstream CPU, in percent. */
+  readonly noiseVsUpstreamPct?: number
   /** Worse beyond the threshold and the noise, on a gating figure of a proxy configuration. */
   readonly regression: boolean
   /** Worse beyond the threshold and the noise (gating or not). */
@@ -61,7 +70,10 @@ export interface Comparison {
   readonly leftOut: number
   readonly onlyInBase: readonly string[]
   readonly onlyInHead: readonly string[]
+  /** Regressions: gating figures of proxy configurations, plus the aggregate CPU per request when it gates. */
   readonly regressions: number
+  /** The proxy's CPU per request over all its configurations (absent when fewer than two have CPU in both reports). */
+  readonly cpu?: CpuAggregate
   /** What makes this verdict weaker than usual (too few rounds to measure the noise). */
   readonly warnings: readonly string[]
   readonly changes: readonly FigureChange[]
@@ -70,9 +82,122 @@ export interface Comparison {
 export interface CompareOptions {
   /** Compare the configurations both reports have, and say how many were left out, instead of refusing. */
   readonly intersection?: boolean
+  /** Smallest change of the aggregate CPU per request that counts, in percent (default {@link DEFAULT_CPU_THRESHOLD_PCT}). */
+  readonly cpuThresholdPct?: number
   /** How messages name the two reports (their files); default `base` and `head`. */
   readonly names?: { readonly base: string; readonly head: string }
 }
+
+/** A configuration's CPU per request over all its rounds: their CPU ÷ their requests (µs); undefined without CPU. */
+export function pooledCpuUs(result: BenchResult): number | undefined {
+  let cpu = 0
+  let requests = 0
+  for (const r of result.rounds) {
+    const us = roundCpuUs(r)
+    if (us === undefined || r.requests === 0) continue
+    cpu += us * r.requests
+    requests += r.requests
+  }
+  if (requests > 0) return cpu / requests
+  return result.median.cpuUsPerRequest
+}
+
+/** Per round, the proxy's CPU over the upstream's (both in cores over the same seconds); undefined without both. */
+function roundCpuOverUpstream(round: RoundFigures): number | undefined {
+  return round.proxyCpuCores !== undefined && round.upstreamCpuCores !== undefined && round.upstreamCpuCores > 0 ? round.proxyCpuCores / round.upstreamCpuCores : undefined
+}
+
+/** The proxy's CPU over the upstream's over all rounds (each round weighted by its length); undefined unless every round has both. */
+function pooledCpuOverUpstream(result: BenchResult): number | undefined {
+  let proxy = 0
+  let upstream = 0
+  for (const r of result.rounds) {
+    if (roundCpuOverUpstream(r) === undefined || !(r.rps > 0)) return undefined
+    const seconds = r.requests / r.rps
+    proxy += r.proxyCpuCores! * seconds
+    upstream += r.upstreamCpuCores! * seconds
+  }
+  return upstream > 0 ? proxy / upstream : undefined
+}
+
+/**
+ * The change of a configuration's CPU per request (pooled over its rounds), or undefined where a report
+ * has none (direct, or no CPU read). Judged like req/s against direct, but against the upstream's CPU of
+ * the same rounds (see FigureChange.changeVsUpstreamPct): worse when that ratio moved beyond the
+ * threshold and the spread of its per-round values, and the raw figure beyond the threshold too (a
+ * proxy whose own CPU did not move is not worse because the upstream got cheaper). Without the
+ * upstream's CPU: the raw change against the spread of the rounds.
+ */
+function cpuChange(b: BenchResult, h: BenchResult, thresholdPct: number): (Pick<FigureChange, 'id' | 'figure' | 'base' | 'head' | 'changePct' | 'noisePct' | 'changeVsUpstreamPct' | 'noiseVsUpstreamPct'> & { worse: boolean; improvement: boolean }) | undefined {
+  const bv = pooledCpuUs(b)
+  const hv = pooledCpuUs(h)
+  if (bv === undefined || hv === undefined || !(bv > 0)) return undefined
+  const values = (x: BenchResult, f: (r: RoundFigures) => number | undefined): number[] => x.rounds.map(f).filter((v) => v !== undefined)
+  const changePct = percent((hv - bv) / bv)
+  const noisePct = percent(Math.max(relativeSpread(values(b, roundCpuUs)), relativeSpread(values(h, roundCpuUs))))
+  const bu = pooledCpuOverUpstream(b)
+  const hu = pooledCpuOverUpstream(h)
+  const relative = bu !== undefined && hu !== undefined && bu > 0
+    ? { changeVsUpstreamPct: percent(hu / bu - 1), noiseVsUpstreamPct: percent(Math.max(relativeSpread(values(b, roundCpuOverUpstream)), relativeSpread(values(h, roundCpuOverUpstream)))) }
+    : undefined
+  const judge = (dir: 1 | -1): boolean => relative
+    ? dir * relative.changeVsUpstreamPct > Math.max(thresholdPct, relative.noiseVsUpstreamPct) && dir * changePct > thresholdPct
+    : dir * changePct > Math.max(thresholdPct, noisePct)
+  return { id: b.id, figure: 'cpuUsPerRequest', base: round3(bv), head: round3(hv), changePct, noisePct, ...relative, worse: judge(1), improvement: judge(-1) }
+}
+
+/**
+ * The proxy's CPU per request over every proxy configuration both reports measured it for: what a
+ * change of the proxy's own code moves everywhere at once, while one configuration's rounds are too
+ * noisy to show it (measured: see bench/README.md).
+ */
+export interface CpuAggregate {
+  /** The proxy configurations in it (force-close, naive and tuned keep-alive with CPU in both reports). */
+  readonly configurations: number
+  /** The geometric mean of their CPU-per-request changes, in percent. */
+  readonly changePct: number
+  /** Twice the standard error of that mean across the configurations, in percent. */
+  readonly noisePct: number
+  /** The geometric mean of the raw changes (not relative to the upstream), in percent. */
+  readonly rawChangePct: number
+  readonly thresholdPct: number
+  /** Worse beyond the threshold and the noise; gates when cpuUsPerRequest is a gating figure. */
+  readonly regression: boolean
+  readonly worse: boolean
+  readonly improvement: boolean
+}
+
+/**
+ * Default smallest change of the aggregate CPU per request that counts, in percent. Set before the
+ * experiment that checks it (bench/README.md): over 10 `bench --quick --anchor node-floor` runs of the
+ * same code, the aggregate of two runs differed by at most 5.3 %; a +10 % CPU injection moved it 6.2-14 %.
+ */
+export const DEFAULT_CPU_THRESHOLD_PCT = 6
+
+/** Beyond this (percent) the upstream's own CPU per request moved between the runs: the machine changed. */
+export const UPSTREAM_DRIFT_PCT = 10
+
+function cpuAggregate(changes: readonly FigureChange[], thresholdPct: number, gates: boolean): CpuAggregate | undefined {
+  // Each configuration's change relative to the upstream where both reports have its CPU, else the raw one.
+  const usable = changes.filter((c) => c.base > 0 && c.head > 0)
+  if (usable.length < 2) return undefined
+  const logs = usable.map((c) => Math.log(c.changeVsUpstreamPct !== undefined ? 1 + c.changeVsUpstreamPct / 100 : c.head / c.base))
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (logs.length - 1))
+  const changePct = percent(Math.exp(mean) - 1)
+  const noisePct = percent(Math.exp((2 * sd) / Math.sqrt(logs.length)) - 1)
+  const rawChangePct = percent(Math.exp(usable.reduce((a, c) => a + Math.log(c.head / c.base), 0) / usable.length) - 1)
+  const limit = Math.max(thresholdPct, noisePct)
+  // Relative to the upstream beyond the threshold and the noise, and the proxy's own CPU up at all (one
+  // whose CPU did not rise is not worse because the upstream got cheaper); and the mirror for better.
+  const worse = changePct > limit && rawChangePct > 0
+  const improvement = -changePct > limit && rawChangePct < 0
+  return { configurations: logs.length, changePct, noisePct, rawChangePct, thresholdPct, regression: worse && gates, worse, improvement }
+}
+
+/** The configurations whose figures gate: the proxy's connector profiles (not direct, not an anchor). */
+const gatingTargets: ReadonlySet<string> = new Set(benchTargets.filter((t) => t !== 'direct'))
+const targetOf = (id: string): string => id.slice(id.lastIndexOf('/') + 1)
 
 /** Fewer rounds than this and the spread (max − min over rounds) underestimates the noise. */
 export const MIN_ROUNDS_FOR_NOISE = 5
@@ -94,6 +219,38 @@ function reportWarnings(name: string, report: BenchReport): string[] {
 }
 
 /** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
+/**
+ * One line when the upstream's CPU per request moved between the runs, over all proxy configurations:
+ * the same fake upstream code serving the same requests got cheaper or dearer, so the machine did
+ * (another load on it, a slower CPU). The proxy's CPU is judged relative to the upstream's, which takes
+ * out much of that, not all: a run beside a test suite raised the upstream's CPU per request 42 % and
+ * the proxy's over it still 12 % (bench/README.md).
+ */
+function upstreamDriftWarning(base: BenchReport, head: BenchReport): string[] {
+  const perRequest = (r: BenchResult): number | undefined => {
+    let cpu = 0
+    let requests = 0
+    for (const x of r.rounds) {
+      if (x.upstreamCpuCores === undefined || !(x.rps > 0)) return undefined
+      cpu += x.upstreamCpuCores * (x.requests / x.rps)
+      requests += x.requests
+    }
+    return requests > 0 ? cpu / requests : undefined
+  }
+  const headById = new Map(head.results.map((r) => [r.id, r]))
+  const logs: number[] = []
+  for (const b of base.results) {
+    const h = headById.get(b.id)
+    if (!h || !gatingTargets.has(b.target)) continue
+    const [bv, hv] = [perRequest(b), perRequest(h)]
+    if (bv !== undefined && hv !== undefined && bv > 0 && hv > 0) logs.push(Math.log(hv / bv))
+  }
+  if (logs.length === 0) return []
+  const change = percent(Math.exp(logs.reduce((a, c) => a + c, 0) / logs.length) - 1)
+  if (Math.abs(change) <= UPSTREAM_DRIFT_PCT) return []
+  return [`the upstream's own CPU per request moved ${change >= 0 ? '+' : ''}${change.toFixed(0)}% between the runs (the same fake upstream serving the same requests): the machine changed (another load on it?). The proxy's CPU is judged relative to the upstream's, which divides out much of that but not all; measure both on an equally quiet machine.`]
+}
+
 function driftWarning(changes: readonly FigureChange[]): string[] {
   const moved = changes.filter((c) => c.drift && c.figure === 'rps')
   if (moved.length === 0) return []
@@ -108,7 +265,7 @@ function driftWarning(changes: readonly FigureChange[]): string[] {
  * Measured on this 2-core VM: a run whose throughput halved for its last three rounds had req/s spreads
  * of 33-153 % but tuned ÷ direct spreads of about 40 %. Undefined with fewer than two aligned rounds.
  */
-export function roundRatioSpread(result: BenchResult, direct: BenchResult, figure: ComparedFigure): number | undefined {
+export function roundRatioSpread(result: BenchResult, direct: BenchResult, figure: DirectRelativeFigure): number | undefined {
   const n = Math.min(result.rounds.length, direct.rounds.length)
   const ratios: number[] = []
   for (let r = 0; r < n; r++) {
@@ -120,6 +277,18 @@ export function roundRatioSpread(result: BenchResult, direct: BenchResult, figur
   // runs (same code); the whole range flagged none and missed the halving only in the noisiest run,
   // which the noisy-run warning names.
   return ratios.length < 2 ? undefined : relativeSpread(ratios)
+}
+
+/** The figures compare judges relative to the same run's direct; CPU per request is the proxy's own (direct has none). */
+type DirectRelativeFigure = Exclude<ComparedFigure, 'cpuUsPerRequest'>
+
+/**
+ * CPU µs per request of one round: as recorded, or, in a report written before it was, the proxy's
+ * cores ÷ req/s of that round. Undefined for direct (nothing sits between) and where no CPU was read.
+ */
+export function roundCpuUs(round: RoundFigures): number | undefined {
+  if (round.cpuUsPerRequest !== undefined) return round.cpuUsPerRequest
+  return round.proxyCpuCores !== undefined && round.rps > 0 ? (round.proxyCpuCores / round.rps) * 1e6 : undefined
 }
 
 /** A figure of a round or a median: a finite number, never negative (req/s, ms, per-request counts, cores). */
@@ -137,6 +306,7 @@ const figureFields = {
   clientCpuCores: figure,
   upstreamCpuCores: figure.optional(),
   proxyCpuCores: figure.optional(),
+  cpuUsPerRequest: figure.optional(),
 }
 
 /**
@@ -163,14 +333,14 @@ export const benchReportSchema = z.looseObject({
   }),
   results: z.array(z.looseObject({
     id: z.string().min(1),
-    target: z.enum([...benchTargets, 'nginx']),
+    target: z.enum([...benchTargets, ...benchAnchors]),
     protocol: z.enum(['http', 'https']),
     payload: z.enum(['json', 'sse']),
     concurrency: z.number().int().positive(),
     rttMs: z.number().int().nonnegative(),
     rounds: z.array(z.looseObject({ ...figureFields, errors: z.record(z.string(), z.number().int().nonnegative()) })),
     median: z.looseObject({ ...figureFields, errors: figure }),
-    spread: z.looseObject(Object.fromEntries(Object.keys(comparedFigures).map((f) => [f, figure])) as Record<ComparedFigure, typeof figure>),
+    spread: z.looseObject({ ...Object.fromEntries(Object.keys(comparedFigures).map((f) => [f, figure])) as Record<ComparedFigure, typeof figure>, cpuUsPerRequest: figure.optional() }),
   })).min(1, 'expected at least one configuration'),
   ratios: z.array(z.looseObject({
     id: z.string(),
@@ -178,6 +348,8 @@ export const benchReportSchema = z.looseObject({
     tunedOverNaive: z.number().nullable(),
     proxyOverDirect: z.number().nullable(),
     nginxOverDirect: z.number().nullable().optional(),
+    proxyCpuOverNodeFloor: z.number().nullable().optional(),
+    proxyCpuOverNginx: z.number().nullable().optional(),
   })),
 })
 
@@ -283,11 +455,16 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
   for (const b of common) {
     const h = headById.get(b.id)!
     const isDirect = b.target === 'direct'
-    // nginx is an outside reference: compared and shown, never gating.
-    const gates = b.target !== 'direct' && b.target !== 'nginx'
+    // The anchors (nginx, node-floor) are references: compared and shown, never gating.
+    const gates = gatingTargets.has(b.target)
     const bd = isDirect ? undefined : baseById.get(directOf(b.id))
     const hd = isDirect ? undefined : headById.get(directOf(b.id))
+    const cpu = cpuChange(b, h, thresholdPct)
+    if (cpu) {
+      changes.push({ ...cpu, regression: cpu.worse && gates && gateFigures.includes('cpuUsPerRequest'), worse: cpu.worse, improvement: cpu.improvement, drift: false })
+    }
     for (const [figure, better] of Object.entries(comparedFigures) as Array<[ComparedFigure, 'higher' | 'lower']>) {
+      if (figure === 'cpuUsPerRequest') continue
       const bv = b.median[figure]
       const hv = h.median[figure]
       if (!(bv > 0)) continue
@@ -319,6 +496,8 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       })
     }
   }
+  const gatedCpu = changes.filter((c) => c.figure === 'cpuUsPerRequest' && gatingTargets.has(targetOf(c.id)))
+  const cpu = cpuAggregate(gatedCpu, options.cpuThresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT, gateFigures.includes('cpuUsPerRequest'))
   return {
     schema: compareReportSchema,
     thresholdPct,
@@ -328,8 +507,9 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     leftOut: onlyInBase.length + onlyInHead.length,
     onlyInBase,
     onlyInHead,
-    regressions: changes.filter((c) => c.regression).length,
-    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes)],
+    regressions: changes.filter((c) => c.regression).length + (cpu?.regression ? 1 : 0),
+    ...(cpu ? { cpu } : {}),
+    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes), ...upstreamDriftWarning(base, head)],
     changes,
   }
 }

@@ -6,22 +6,34 @@
  * Talks to the parent over IPC:
  * → `{ urls }` once listening (in spec order); ← `{ summary: i }` → `{ summary }` of upstream i;
  * ← `reset` → `{ reset: true }` (clears every ledger); ← `cpu` → `{ cpu }` (µs used so far); ← `close` → exits.
+ *
+ * `QCC_LAB_BENCH_INJECT_CPU_PCT` (an experiment's knob, see bench/README.md): the proxy process spends
+ * that many percent more CPU on every request it receives, as a regression of the proxy would.
  */
+import diagnostics from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
 import { startProxy, type ProxyHandle } from '../proxy/server.ts'
 import { selfSignedCertificate } from '../shared/self-signed.ts'
 import type { ConnectorProfileName } from '../proxy/connector/profiles.ts'
+import { startNodeFloor, type NodeFloor } from './node-floor.ts'
 import { BENCH_IDLE_MS } from './types.ts'
 
 export type HostSpec =
   | { readonly role: 'upstreams'; readonly upstreams: ReadonlyArray<{ readonly tls: boolean; readonly rttMs: number }> }
-  | { readonly role: 'proxies'; readonly proxies: ReadonlyArray<{ readonly upstreamUrl: string; readonly profile: ConnectorProfileName }> }
+  | {
+    readonly role: 'proxies'
+    readonly proxies: ReadonlyArray<{ readonly upstreamUrl: string; readonly profile: ConnectorProfileName }>
+    /** Bare Node relays (`--anchor node-floor`), one per upstream, after the proxies in `urls`. */
+    readonly floors?: ReadonlyArray<{ readonly upstreamUrl: string }>
+  }
 
 const send = (m: unknown): void => { process.send?.(m) }
 
 async function main(spec: HostSpec): Promise<void> {
   const upstreams: FakeUpstream[] = []
   const proxies: ProxyHandle[] = []
+  const floors: NodeFloor[] = []
   if (spec.role === 'upstreams') {
     const tls = spec.upstreams.some((u) => u.tls) ? await selfSignedCertificate() : undefined
     for (const u of spec.upstreams) {
@@ -46,8 +58,11 @@ async function main(spec: HostSpec): Promise<void> {
         },
       }))
     }
+    for (const f of spec.floors ?? []) floors.push(await startNodeFloor(f.upstreamUrl, BENCH_IDLE_MS))
+    const pct = Number(process.env.QCC_LAB_BENCH_INJECT_CPU_PCT ?? 0)
+    if (pct > 0) injectCpu(pct, new Set(floors.map((f) => f.server)))
   }
-  send({ urls: [...upstreams, ...proxies].map((h) => h.url) })
+  send({ urls: [...upstreams, ...proxies, ...floors].map((h) => h.url) })
   process.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && 'summary' in m) send({ summary: upstreams[Number((m as { summary: unknown }).summary)]?.ledger.summary() })
     else if (m === 'cpu') {
@@ -57,10 +72,48 @@ async function main(spec: HostSpec): Promise<void> {
       for (const u of upstreams) u.ledger.clear()
       send({ reset: true })
     } else if (m === 'close') {
-      void Promise.allSettled([...upstreams.map((u) => u.close()), ...proxies.map((p) => p.close(1_000))]).finally(() => process.exit(0))
+      void Promise.allSettled([...upstreams.map((u) => u.close()), ...proxies.map((p) => p.close(1_000)), ...floors.map((f) => f.close())]).finally(() => process.exit(0))
     }
   })
   process.on('disconnect', () => process.exit(0))
+}
+
+/**
+ * Spends `pct` % more CPU on every HTTP request a proxy of this process receives (not the floors): a
+ * busy wait of that share of what a request cost over the last 50 (the process's CPU, less what this
+ * spent). After a pause of 20 ms (another configuration's turn) it starts over and burns nothing until
+ * it has measured 50 requests again, so one configuration's cost never leaks into another's.
+ */
+function injectCpu(pct: number, spared: ReadonlySet<unknown>): void {
+  const window = 50
+  let requests = 0
+  let injectedUs = 0
+  let mark = process.cpuUsage()
+  let last = 0
+  let perRequestUs = 0
+  diagnostics.subscribe('http.server.request.start', (message) => {
+    if (spared.has((message as { server?: unknown }).server)) return
+    const now = performance.now()
+    if (now - last > 20) {
+      perRequestUs = 0
+      requests = 0
+      injectedUs = 0
+      mark = process.cpuUsage()
+    }
+    last = now
+    if (++requests === window) {
+      const u = process.cpuUsage(mark)
+      perRequestUs = Math.max(0, (u.user + u.system - injectedUs) / requests)
+      mark = process.cpuUsage()
+      requests = 0
+      injectedUs = 0
+    }
+    if (perRequestUs === 0) return
+    const t0 = process.hrtime.bigint()
+    const until = t0 + BigInt(Math.round(perRequestUs * pct * 10))
+    while (process.hrtime.bigint() < until) { /* spin */ }
+    injectedUs += Number(process.hrtime.bigint() - t0) / 1000
+  })
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as HostSpec

@@ -23,7 +23,7 @@ import { startNginx, type Nginx } from './nginx.ts'
 import { createPinner } from './placement.ts'
 import { moduleExtension, packagePath, packageRoot } from '../shared/package-root.ts'
 import { median, ratio, relativeSpread, round3 } from './stats.ts'
-import { BENCH_IDLE_MS, benchTargets, comparedFigures, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
+import { BENCH_IDLE_MS, benchAnchors, benchTargets, comparedFigures, type BenchAnchor, type BenchConfig, type BenchReport, type BenchResult, type BenchTarget, type ComparedFigure, type RoundFigures } from './types.ts'
 import type { LedgerSummary } from '../../fake-upstreams/index.ts'
 
 export interface BenchOptions {
@@ -38,8 +38,11 @@ export interface BenchOptions {
   readonly warmupMs?: number
   /** Pin the client, upstream and proxy to fixed cores with taskset (default false; see placement.ts). */
   readonly pin?: boolean
-  /** Also measure a local nginx with an upstream keepalive pool in front of the same upstream. */
-  readonly anchor?: 'nginx'
+  /**
+   * References measured in the same rounds: `nginx` (a local nginx with an upstream keepalive pool in
+   * front of the same upstream) and `node-floor` (a bare Node relay, node-floor.ts, in the proxy process).
+   */
+  readonly anchors?: readonly BenchAnchor[]
   readonly onProgress?: (progress: BenchProgress) => void
 }
 
@@ -184,6 +187,7 @@ async function measure(pool: Pool, config: BenchConfig, durationMs: number, behi
     clientCpuCores: round3((cpu.user + cpu.system) / 1e6 / seconds),
     upstreamCpuCores: cores(upCpu0, upCpu1),
     proxyCpuCores: cores(proxyCpu0, proxyCpu1),
+    ...(proxyCpu0 !== undefined && proxyCpu1 !== undefined && completed > 0 ? { cpuUsPerRequest: round3((proxyCpu1 - proxyCpu0) / completed) } : {}),
   }
   latency.destroy()
   ttfb.destroy()
@@ -221,7 +225,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const hosts: Host[] = []
   const anchors: Nginx[] = []
   const pools: Pool[] = []
-  const targets: BenchTarget[] = options.anchor === 'nginx' ? [...benchTargets, 'nginx'] : [...benchTargets]
+  const anchorsAsked = benchAnchors.filter((a) => options.anchors?.includes(a))
+  const targets: BenchTarget[] = [...benchTargets, ...anchorsAsked]
   try {
     // One process for every upstream (one per protocol × RTT) and one for every proxy (one per
     // upstream × connector profile); nginx, when asked, one per upstream.
@@ -232,11 +237,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const upstreamUrl = (key: string): string => upstreamHost.urls[upstreamIndex.get(key)!]!
     const profiles = benchTargets.filter((t) => t !== 'direct')
     const proxySlots = slots.flatMap((s) => profiles.map((profile) => ({ key: `${s.key}/${profile}`, upstreamUrl: upstreamUrl(s.key), profile })))
-    const proxyHost = await startHost({ role: 'proxies', proxies: proxySlots.map(({ upstreamUrl: u, profile }) => ({ upstreamUrl: u, profile })) })
+    const floors = anchorsAsked.includes('node-floor') ? slots : []
+    const proxyHost = await startHost({
+      role: 'proxies',
+      proxies: proxySlots.map(({ upstreamUrl: u, profile }) => ({ upstreamUrl: u, profile })),
+      floors: floors.map((s) => ({ upstreamUrl: upstreamUrl(s.key) })),
+    })
     hosts.push(proxyHost)
     const proxyUrl = new Map(proxySlots.map((p, i) => [p.key, proxyHost.urls[i]!]))
+    const floorUrl = new Map(floors.map((s, i) => [s.key, proxyHost.urls[proxySlots.length + i]!]))
     const anchorByKey = new Map<string, Nginx>()
-    if (options.anchor === 'nginx') {
+    if (anchorsAsked.includes('nginx')) {
       for (const s of slots) {
         const nx = await startNginx(upstreamUrl(s.key), plan ? pinner.prefix(plan.proxy) : [])
         anchors.push(nx)
@@ -254,7 +265,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const key = `${protocol}/${rttMs}`
         const url = target === 'direct' ? upstreamUrl(key)
           : target === 'nginx' ? anchorByKey.get(key)!.url
-            : proxyUrl.get(`${key}/${target}`)!
+            : target === 'node-floor' ? floorUrl.get(key)!
+              : proxyUrl.get(`${key}/${target}`)!
         // Keep idle connections as long as the upstream does (undici's default is 4 s): between its rounds a
         // configuration waits for all the others, and reconnecting is not what a round should measure.
         const pool = new Pool(url, { allowH2: false, connections: concurrency, connect: { rejectUnauthorized: false }, keepAliveTimeout: BENCH_IDLE_MS, keepAliveMaxTimeout: BENCH_IDLE_MS })
@@ -305,12 +317,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const results: BenchResult[] = configs.map((c) => {
       const rs = perConfig.get(c.id)!
-      const pick = (f: keyof Omit<RoundFigures, 'errors' | 'upstreamCpuCores' | 'proxyCpuCores'>): number => round3(median(rs.map((x) => x[f])))
-      const pickOptional = (f: 'upstreamCpuCores' | 'proxyCpuCores'): { [k in typeof f]?: number } => {
+      const pick = (f: keyof Omit<RoundFigures, 'errors' | OptionalFigure>): number => round3(median(rs.map((x) => x[f])))
+      const pickOptional = (f: OptionalFigure): { [k in typeof f]?: number } => {
         const values = rs.map((x) => x[f]).filter((v) => v !== undefined)
         return values.length === 0 ? {} : { [f]: round3(median(values)) }
       }
-      const spread = Object.fromEntries((Object.keys(comparedFigures) as ComparedFigure[]).map((f) => [f, round3(relativeSpread(rs.map((x) => x[f])))])) as Record<ComparedFigure, number>
+      const spread = Object.fromEntries((Object.keys(comparedFigures) as ComparedFigure[]).flatMap((f) => {
+        const values = rs.map((x) => x[f]).filter((v) => v !== undefined)
+        return values.length === 0 ? [] : [[f, round3(relativeSpread(values))]]
+      })) as BenchResult['spread']
       return {
         id: c.id, target: c.target, protocol: c.protocol, payload: c.payload, concurrency: c.concurrency, rttMs: c.rttMs,
         rounds: rs,
@@ -318,7 +333,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           requests: pick('requests'), rps: pick('rps'), p50: pick('p50'), p90: pick('p90'), p99: pick('p99'), ttfbP50: pick('ttfbP50'),
           errors: rs.reduce((n, x) => n + Object.values(x.errors).reduce((a, b) => a + b, 0), 0),
           connectionsPerRequest: pick('connectionsPerRequest'), handshakesPerRequest: pick('handshakesPerRequest'), clientCpuCores: pick('clientCpuCores'),
-          ...pickOptional('upstreamCpuCores'), ...pickOptional('proxyCpuCores'),
+          ...pickOptional('upstreamCpuCores'), ...pickOptional('proxyCpuCores'), ...pickOptional('cpuUsPerRequest'),
         },
         spread,
       }
@@ -326,12 +341,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const byId = new Map(results.map((r) => [r.id, r]))
     const groups = [...new Set(results.map((r) => r.id.slice(0, r.id.lastIndexOf('/'))))]
     const rps = (g: string, t: BenchTarget): number => byId.get(`${g}/${t}`)?.median.rps ?? 0
+    const cpu = (g: string, t: BenchTarget): number => byId.get(`${g}/${t}`)?.median.cpuUsPerRequest ?? 0
     const ratios = groups.map((g) => ({
       id: g,
       forceCloseOverTuned: nullableRound(ratio(rps(g, 'force-close'), rps(g, 'tuned-keepalive'))),
       tunedOverNaive: nullableRound(ratio(rps(g, 'tuned-keepalive'), rps(g, 'naive-keepalive'))),
       proxyOverDirect: nullableRound(ratio(rps(g, 'tuned-keepalive'), rps(g, 'direct'))),
-      ...(options.anchor === 'nginx' ? { nginxOverDirect: nullableRound(ratio(rps(g, 'nginx'), rps(g, 'direct'))) } : {}),
+      ...(anchorsAsked.includes('nginx') ? { nginxOverDirect: nullableRound(ratio(rps(g, 'nginx'), rps(g, 'direct'))), proxyCpuOverNginx: nullableRound(ratio(cpu(g, 'tuned-keepalive'), cpu(g, 'nginx'))) } : {}),
+      ...(anchorsAsked.includes('node-floor') ? { proxyCpuOverNodeFloor: nullableRound(ratio(cpu(g, 'tuned-keepalive'), cpu(g, 'node-floor'))) } : {}),
     }))
     return {
       schema: 'qcc-lab/bench-report@1',
@@ -356,6 +373,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     pinner.restore()
   }
 }
+
+type OptionalFigure = 'upstreamCpuCores' | 'proxyCpuCores' | 'cpuUsPerRequest'
 
 function nullableRound(v: number | null): number | null {
   return v === null ? null : round3(v)

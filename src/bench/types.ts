@@ -4,8 +4,10 @@
 export const BENCH_IDLE_MS = 120_000
 
 export const benchTargets = ['direct', 'force-close', 'naive-keepalive', 'tuned-keepalive'] as const
-/** `nginx`: the outside anchor (`--anchor nginx`). */
-export type BenchTarget = (typeof benchTargets)[number] | 'nginx'
+/** The references `--anchor` adds: `nginx` (what C costs) and `node-floor` (a bare Node relay: what Node costs). */
+export const benchAnchors = ['nginx', 'node-floor'] as const
+export type BenchAnchor = (typeof benchAnchors)[number]
+export type BenchTarget = (typeof benchTargets)[number] | BenchAnchor
 
 export interface BenchConfig {
   /** `<protocol>/<payload>/c<concurrency>/rtt<ms>/<target>`: the key compare matches on. */
@@ -38,27 +40,33 @@ export interface RoundFigures {
   readonly upstreamCpuCores?: number
   /** CPU of what sits between client and upstream, in cores: the proxy process, or nginx's master + workers (from /proc; Linux only). */
   readonly proxyCpuCores?: number
+  /**
+   * CPU of what sits between client and upstream per request it relayed, in µs: its CPU over the round ÷
+   * the requests completed. Unlike req/s it hardly depends on how fast the rest of the machine was.
+   */
+  readonly cpuUsPerRequest?: number
 }
 
 /** The figures compared between reports, and which direction is better. */
-export const comparedFigures = { rps: 'higher', p50: 'lower', p90: 'lower', p99: 'lower', ttfbP50: 'lower' } as const
+export const comparedFigures = { rps: 'higher', cpuUsPerRequest: 'lower', p50: 'lower', p90: 'lower', p99: 'lower', ttfbP50: 'lower' } as const
 export type ComparedFigure = keyof typeof comparedFigures
 /**
- * The figure that gates by default: throughput. The bench drives a closed loop at fixed concurrency, so
+ * The figures that gate by default: throughput, and the proxy's CPU per request (per configuration,
+ * and over all of them: see compare.ts). The bench drives a closed loop at fixed concurrency, so
  * the median latency is nearly concurrency ÷ throughput (Little's law) and adds little to req/s, while
  * being the noisier of the two here: over 30 ordered pairs of six quick runs of the same code, p50 was
  * flagged in 2 (both against a run with a machine-wide slow phase), req/s in none. A p99 from a few
  * thousand samples per round moves by tens of percent between identical runs. All are reported and
  * compared; they gate when asked (`--gate rps,p50,p99`).
  */
-export const defaultGateFigures: readonly ComparedFigure[] = ['rps']
+export const defaultGateFigures: readonly ComparedFigure[] = ['rps', 'cpuUsPerRequest']
 
 export interface BenchResult extends BenchConfig {
   readonly rounds: readonly RoundFigures[]
   /** Medians across rounds. */
   readonly median: Omit<RoundFigures, 'errors'> & { readonly errors: number }
   /** Relative run-to-run spread ((max − min) / median) of each compared figure. */
-  readonly spread: Readonly<Record<ComparedFigure, number>>
+  readonly spread: Readonly<Record<Exclude<ComparedFigure, 'cpuUsPerRequest'>, number>> & { readonly cpuUsPerRequest?: number }
 }
 
 export interface BenchReport {
@@ -76,5 +84,15 @@ export interface BenchReport {
   }
   readonly results: readonly BenchResult[]
   /** Per protocol/payload/concurrency/rtt: force-close ÷ tuned and proxy (tuned) ÷ direct, on requests/s. */
-  readonly ratios: ReadonlyArray<{ readonly id: string; readonly forceCloseOverTuned: number | null; readonly tunedOverNaive: number | null; readonly proxyOverDirect: number | null; readonly nginxOverDirect?: number | null }>
+  readonly ratios: ReadonlyArray<{
+    readonly id: string
+    readonly forceCloseOverTuned: number | null
+    readonly tunedOverNaive: number | null
+    readonly proxyOverDirect: number | null
+    readonly nginxOverDirect?: number | null
+    /** CPU per request, the proxy (tuned keep-alive) ÷ the bare Node relay (`--anchor node-floor`). */
+    readonly proxyCpuOverNodeFloor?: number | null
+    /** CPU per request, the proxy (tuned keep-alive) ÷ nginx (`--anchor nginx`). */
+    readonly proxyCpuOverNginx?: number | null
+  }>
 }

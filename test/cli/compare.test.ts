@@ -209,6 +209,6 @@ describe('qcc-lab bench --anchor', () => {
   it('rejects an unknown anchor', async () => {
     const r = await run(['bench', '--quick', '--anchor', 'haproxy'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/--anchor: only "nginx" is supported/)
+    expect(r.stderr).toMatch(/--anchor takes nginx, node-floor or both \(comma-separated\); got "haproxy"/)
   })
 })

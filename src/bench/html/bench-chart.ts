@@ -7,10 +7,11 @@ import type { TopLevelSpec } from 'vega-lite'
 import type { BenchReport, RoundFigures } from '../types.ts'
 import { baseConfig } from '../../shared/html/chart-style.ts'
 
-export type BenchFigure = 'rps' | 'p50' | 'p99' | 'ttfbP50' | 'connectionsPerRequest' | 'handshakesPerRequest'
+export type BenchFigure = 'rps' | 'cpuUsPerRequest' | 'p50' | 'p99' | 'ttfbP50' | 'connectionsPerRequest' | 'handshakesPerRequest'
 
 export const benchFigures: Readonly<Record<BenchFigure, { readonly title: string; readonly unit: string; readonly digits: number }>> = {
   rps: { title: 'requests per second (higher is better)', unit: 'req/s', digits: 0 },
+  cpuUsPerRequest: { title: 'CPU per request of what sits between client and upstream, µs (lower is better)', unit: 'µs', digits: 1 },
   p50: { title: 'latency p50, ms (lower is better)', unit: 'ms', digits: 2 },
   p99: { title: 'latency p99, ms (lower is better)', unit: 'ms', digits: 2 },
   ttfbP50: { title: 'time to the first byte (SSE: first event) p50, ms', unit: 'ms', digits: 2 },
@@ -24,6 +25,7 @@ const targetColors: Readonly<Record<string, string>> = {
   'naive-keepalive': '#f58518',
   'tuned-keepalive': '#4c78a8',
   nginx: '#54a24b',
+  'node-floor': '#b279a2',
 }
 
 /** `http/json/c64/rtt0`: a configuration's id without its target. */
@@ -33,19 +35,24 @@ export function groupOf(id: string): string {
 
 export function benchFigureSpec(report: BenchReport, figure: BenchFigure, options: { readonly width?: number } = {}): TopLevelSpec {
   const f = benchFigures[figure]
-  const results = figure === 'handshakesPerRequest' ? report.results.filter((r) => r.protocol === 'https') : report.results
+  const results = figure === 'handshakesPerRequest' ? report.results.filter((r) => r.protocol === 'https')
+    // Direct has nothing in between, and a report written before this figure has none.
+    : figure === 'cpuUsPerRequest' ? report.results.filter((r) => r.median.cpuUsPerRequest !== undefined)
+      : report.results
   const fmt = (v: number): string => v.toFixed(f.digits)
+  const roundValue = (x: RoundFigures): number => x[figure as keyof RoundFigures] as number
   const medians = results.map((r) => {
-    const values = r.rounds.map((x) => x[figure as keyof RoundFigures] as number)
+    const m = r.median[figure] ?? 0
+    const values = r.rounds.map(roundValue).filter((v) => v !== undefined)
     return {
-      group: groupOf(r.id), target: r.target, value: r.median[figure],
-      min: values.length > 0 ? Math.min(...values) : r.median[figure], max: values.length > 0 ? Math.max(...values) : r.median[figure],
-      tip: `${r.id}: median ${fmt(r.median[figure])} ${f.unit} over ${values.length} round(s)${values.length > 1 ? `, ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}` : ''}`,
+      group: groupOf(r.id), target: r.target, value: m,
+      min: values.length > 0 ? Math.min(...values) : m, max: values.length > 0 ? Math.max(...values) : m,
+      tip: `${r.id}: median ${fmt(m)} ${f.unit} over ${values.length} round(s)${values.length > 1 ? `, ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}` : ''}`,
     }
   })
-  const rounds = results.flatMap((r) => r.rounds.map((x, i) => ({
-    group: groupOf(r.id), target: r.target, value: x[figure as keyof RoundFigures] as number,
-    tip: `${r.id}, round ${i + 1}: ${fmt(x[figure as keyof RoundFigures] as number)} ${f.unit}`,
+  const rounds = results.flatMap((r) => r.rounds.filter((x) => roundValue(x) !== undefined).map((x, i) => ({
+    group: groupOf(r.id), target: r.target, value: roundValue(x),
+    tip: `${r.id}, round ${i + 1}: ${fmt(roundValue(x))} ${f.unit}`,
   })))
   const targets = [...new Set(results.map((r) => r.target))]
   const groups = [...new Set(results.map((r) => groupOf(r.id)))]

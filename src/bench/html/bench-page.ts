@@ -23,16 +23,21 @@ export async function renderBenchHtml(report: BenchReport): Promise<string> {
     htmlTable(['group', 'force-close ÷ tuned', 'tuned ÷ naive', 'proxy (tuned) ÷ direct', 'nginx ÷ direct'],
       report.ratios.map((r) => [e(r.id), ratio(r.forceCloseOverTuned), ratio(r.tunedOverNaive), ratio(r.proxyOverDirect), ratio(r.nginxOverDirect)]), new Set([1, 2, 3, 4])),
   ]
-  const figures: BenchFigure[] = ['rps', 'p50', 'p99', 'ttfbP50', 'connectionsPerRequest', 'handshakesPerRequest']
+  if (report.ratios.some((r) => r.proxyCpuOverNodeFloor !== undefined || r.proxyCpuOverNginx !== undefined)) {
+    parts.push('<h2>CPU per request: the proxy (tuned keep-alive) against the anchors</h2>')
+    parts.push(htmlTable(['group', 'proxy ÷ node-floor', 'proxy ÷ nginx'], report.ratios.map((r) => [e(r.id), ratio(r.proxyCpuOverNodeFloor), ratio(r.proxyCpuOverNginx)]), new Set([1, 2])))
+  }
+  const figures: BenchFigure[] = ['rps', 'cpuUsPerRequest', 'p50', 'p99', 'ttfbP50', 'connectionsPerRequest', 'handshakesPerRequest']
   for (const figure of figures) {
     if (figure === 'handshakesPerRequest' && !report.results.some((r) => r.protocol === 'https')) continue
+    if (figure === 'cpuUsPerRequest' && !report.results.some((r) => r.median.cpuUsPerRequest !== undefined)) continue
     parts.push(`<h2>${e(benchFigures[figure].title)}</h2>`)
     parts.push(chartBlock(`bench-${figure}`, await renderChart(benchFigureSpec(report, figure)), benchFigures[figure].title))
   }
   parts.push('<h2>Every configuration (medians)</h2>')
-  parts.push(htmlTable(['configuration', 'req/s', '± spread', 'p50 ms', 'p99 ms', 'ttfb ms', 'conn/req', 'tls/req', 'errors'],
-    report.results.map((r) => [e(r.id), r.median.rps.toFixed(0), `${(r.spread.rps * 100).toFixed(0)}%`, r.median.p50.toFixed(2), r.median.p99.toFixed(2), r.median.ttfbP50.toFixed(2), r.median.connectionsPerRequest.toFixed(2), r.median.handshakesPerRequest.toFixed(2), String(r.median.errors)]),
-    new Set([1, 2, 3, 4, 5, 6, 7, 8])))
+  parts.push(htmlTable(['configuration', 'req/s', '± spread', 'cpu µs/req', 'p50 ms', 'p99 ms', 'ttfb ms', 'conn/req', 'tls/req', 'errors'],
+    report.results.map((r) => [e(r.id), r.median.rps.toFixed(0), `${(r.spread.rps * 100).toFixed(0)}%`, r.median.cpuUsPerRequest === undefined ? '–' : r.median.cpuUsPerRequest.toFixed(1), r.median.p50.toFixed(2), r.median.p99.toFixed(2), r.median.ttfbP50.toFixed(2), r.median.connectionsPerRequest.toFixed(2), r.median.handshakesPerRequest.toFixed(2), String(r.median.errors)]),
+    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])))
   return htmlPage(`qcc-lab bench (${report.mode}) · ${report.createdAt}`, parts.join('\n'))
 }
 
@@ -43,6 +48,7 @@ export async function renderCompareHtml(comparison: Comparison): Promise<string>
     `<h1>qcc-lab compare: ${comparison.regressions > 0 ? `<span class="fail">${comparison.regressions} regression(s)</span>` : '<span class="pass">no regression</span>'}</h1>`,
     `<p class="meta">${comparison.compared} configurations compared${comparison.intersection ? ` (--intersection; ${comparison.leftOut} left out)` : ''} · threshold ${comparison.thresholdPct}% · gating figures: ${e(comparison.gateFigures.join(', '))}</p>`,
     `<p>Each point is a figure's change from base to head, in percent, oriented so that <strong>right is worse</strong> (req/s going down, latency going up). For a proxy configuration the change is taken relative to the same run's <code>direct</code> (the machine's own drift divided out). The grey band is the measured noise (the run-to-run spread); the dashed lines are the threshold (±${comparison.thresholdPct}%). A change counts only beyond both; a gating figure that got worse is a <span class="regression">REGRESSION</span>. <code>direct</code> never gates: when it moves, the machine did (drift).</p>`,
+    ...(comparison.cpu ? [`<p><strong>The proxy's CPU per request</strong> over all ${comparison.cpu.configurations} proxy configurations (geometric mean of their changes): ${comparison.cpu.changePct >= 0 ? '+' : ''}${comparison.cpu.changePct.toFixed(1)}%, noise ±${comparison.cpu.noisePct.toFixed(1)}% (twice the standard error across them), threshold ${comparison.cpu.thresholdPct}%: ${comparison.cpu.regression ? '<span class="regression">REGRESSION</span>' : e(comparison.cpu.worse ? 'worse (not gating)' : comparison.cpu.improvement ? 'improved' : 'within noise')}. Per configuration, <code>cpuUsPerRequest</code> is judged on its own (direct has no proxy), against its rounds' spread.</p>`] : []),
     ...comparison.warnings.map((w) => `<p class="meta">note: ${e(w)}</p>`),
   ]
   if (regressions.length > 0) {

@@ -5,11 +5,11 @@ import { checkOutputs, writeOutput, type ReportOutput } from '../output.ts'
 import { runBench } from '../../bench/run-bench.ts'
 import { nginxBinary, nginxInstallHint } from '../../bench/nginx.ts'
 import { formatBenchMarkdown, formatBenchTerminal, formatComparison } from '../../bench/format.ts'
-import { asBenchReport, compareReports } from '../../bench/compare.ts'
+import { asBenchReport, compareReports, DEFAULT_CPU_THRESHOLD_PCT } from '../../bench/compare.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { inputLimits, readInputFile } from '../../shared/input-file.ts'
 import { parseIntListOption, parseIntOption } from '../options.ts'
-import { comparedFigures, defaultGateFigures, type ComparedFigure } from '../../bench/types.ts'
+import { benchAnchors, comparedFigures, defaultGateFigures, type BenchAnchor, type ComparedFigure } from '../../bench/types.ts'
 
 interface BenchFlags {
   readonly quick?: boolean
@@ -25,8 +25,12 @@ interface BenchFlags {
 }
 
 export async function benchCommand(flags: BenchFlags): Promise<number> {
-  if (flags.anchor !== undefined && flags.anchor !== 'nginx') throw new UsageError(`--anchor: only "nginx" is supported; got "${flags.anchor}".`)
-  if (flags.anchor === 'nginx' && !nginxBinary()) throw new UsageError(nginxInstallHint)
+  const anchors = flags.anchor === undefined ? [] : flags.anchor.split(',').map((a) => a.trim())
+  const unknownAnchor = anchors.filter((a) => !(benchAnchors as readonly string[]).includes(a))
+  if (unknownAnchor.length > 0 || (flags.anchor !== undefined && anchors.length === 0)) {
+    throw new UsageError(`--anchor takes ${benchAnchors.join(', ')} or both (comma-separated); got "${flags.anchor}".`)
+  }
+  if (anchors.includes('nginx') && !nginxBinary()) throw new UsageError(nginxInstallHint)
   // Before the run: a missing folder is exit 2 now, not after a minute of measuring.
   const outputs: ReportOutput[] = [
     ...(flags.json !== undefined ? [{ flag: '--json', target: flags.json }] : []),
@@ -45,7 +49,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     rttsMs: flags.rtt,
     concurrencies: flags.concurrency,
     rounds: flags.rounds,
-    anchor: flags.anchor as 'nginx' | undefined,
+    anchors: anchors as BenchAnchor[],
     pin: flags.pin === true,
     onProgress: flags.progress === false ? undefined : ({ phase, done, total, id }) => {
       if (phase === 'warm-up') {
@@ -85,6 +89,7 @@ function readReport(file: string) {
 
 interface CompareFlags {
   readonly threshold: string
+  readonly cpuThreshold: string
   readonly gate?: string
   readonly verbose?: boolean
   /** `true` (bare `--json`) or `-`: stdout; else a file. */
@@ -96,6 +101,8 @@ interface CompareFlags {
 export async function compareCommand(base: string, head: string, flags: CompareFlags): Promise<number> {
   const threshold = Number(flags.threshold)
   if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1_000) throw new UsageError(`--threshold takes a percentage from 0 to 1000; got "${flags.threshold}".`)
+  const cpuThreshold = Number(flags.cpuThreshold)
+  if (!Number.isFinite(cpuThreshold) || cpuThreshold < 0 || cpuThreshold > 1_000) throw new UsageError(`--cpu-threshold takes a percentage from 0 to 1000; got "${flags.cpuThreshold}".`)
   const gate = flags.gate === undefined ? undefined : flags.gate.split(',').map((f) => f.trim())
   const unknown = gate?.filter((f) => !Object.hasOwn(comparedFigures, f)) ?? []
   if (unknown.length > 0 || gate?.length === 0) throw new UsageError(`--gate takes figures from ${Object.keys(comparedFigures).join(', ')}; got "${flags.gate}".`)
@@ -125,6 +132,7 @@ export async function compareCommand(base: string, head: string, flags: CompareF
   if (errors.length > 0) throw new QccLabError('BAD_REPORT', [...new Set(errors.join('\n').split('\n'))].join('\n'))
   const comparison = compareReports(read[0]!.report!, read[1]!.report!, threshold, gate as ComparedFigure[] | undefined, {
     intersection: flags.intersection === true,
+    cpuThresholdPct: cpuThreshold,
     names: { base, head },
   })
   // A report on stdout moves the table to stderr, as `run` does.
@@ -146,7 +154,7 @@ export function registerBench(program: Command): void {
     .option('--rtt <ms,...>', 'simulated round-trip times (default: 0 with --quick, else 0,20)', parseIntListOption('--rtt', 0, 1_000))
     .option('--concurrency <n,...>', 'concurrencies (default: 64 with --quick, else 1,8,64)', parseIntListOption('--concurrency', 1, 512))
     .option('--rounds <n>', 'rounds per configuration (default 5)', parseIntOption('--rounds', 1, 20))
-    .option('--anchor <name>', 'also measure an outside reference: nginx (on PATH) with an upstream keepalive pool')
+    .option('--anchor <names>', 'also measure references in the same rounds: node-floor (a bare Node relay, node:http in and one undici Pool out: the floor for a proxy on Node), nginx (on PATH, with an upstream keepalive pool: what C costs), or node-floor,nginx')
     .option('--pin', 'pin the client, upstream and proxy to fixed cores with taskset (noisier on 2 cores; see bench/README.md)')
     .option('--no-progress', 'no progress on stderr')
     .action(async (flags: BenchFlags) => { process.exitCode = await benchCommand(flags) })
@@ -155,7 +163,8 @@ export function registerBench(program: Command): void {
     .description('Compare two bench reports of the same configurations: exit 0 without a regression beyond the threshold and the measured noise, 1 with one, 2 on a bad file or reports of different configurations (see the exit codes below).')
     .argument('<base>', 'the baseline report (JSON)')
     .argument('<head>', 'the report to judge (JSON)')
-    .option('-t, --threshold <pct>', 'smallest change that counts, in percent', '10')
+    .option('-t, --threshold <pct>', 'smallest change of one configuration\'s figure that counts, in percent', '10')
+    .option('--cpu-threshold <pct>', 'smallest change of the proxy\'s CPU per request over all its configurations that counts, in percent', String(DEFAULT_CPU_THRESHOLD_PCT))
     .option('-g, --gate <figures>', `figures whose regression fails the comparison (default ${defaultGateFigures.join(',')}; all: ${Object.keys(comparedFigures).join(',')})`)
     .option('-v, --verbose', 'show every figure, not only real changes')
     .option('--intersection', 'when the reports hold different configurations (a --quick one against a full one), compare only those both have and say how many were left out')
@@ -163,7 +172,8 @@ export function registerBench(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML page of every change against its noise band, regressions marked, to a file, or - for stdout')
     .addHelpText('after', `
 Exit codes:
-  0  no gating figure of a proxy configuration got worse beyond --threshold and the noise
+  0  no gating figure of a proxy configuration got worse beyond --threshold and the noise, nor the
+     proxy's CPU per request over all its configurations beyond --cpu-threshold and its noise
   1  at least one did (a regression)
   2  a file is unreadable or not a bench report (a run report, say), or the two reports measured
      different configurations, e.g. \`bench --quick\` against a full bench: compare says what differs;

@@ -251,7 +251,7 @@ describe('asBenchReport: the report schema', () => {
     ['missing settings', (r: any) => { delete r.settings }, 'settings: missing; expected an object'],
     ['zero rounds in the settings', (r: any) => { r.settings.rounds = 0 }, 'settings.rounds: expected a positive number'],
     ['a missing id', (r: any) => { delete r.results[0].id }, 'results[0].id: missing; expected a string'],
-    ['an unknown target', (r: any) => { r.results[0].target = 'turbo' }, 'results[0].target: expected one of "direct", "force-close", "naive-keepalive", "tuned-keepalive", "nginx"'],
+    ['an unknown target', (r: any) => { r.results[0].target = 'turbo' }, 'results[0].target: expected one of "direct", "force-close", "naive-keepalive", "tuned-keepalive", "nginx", "node-floor"'],
     ['no results', (r: any) => { r.results = [] }, 'results: expected at least one configuration'],
     ['results that are not a list', (r: any) => { r.results = {} }, 'results: expected an array, got object'],
     ['one id twice', (r: any) => { r.results[1].id = r.results[0].id }, 'results[1].id: "http/json/c64/rtt0/direct" is also the id of results[0]; each configuration appears once in a report'],
