@@ -73,6 +73,13 @@ export function formatBenchMarkdown(report: BenchReport): string {
   ].join('\n')
 }
 
+/** The change compare judged: vs the same run's direct (req/s, latency) or vs the upstream's CPU (CPU per request). */
+function relativeChange(x: Comparison['changes'][number]): string {
+  if (x.changeVsDirectPct !== undefined) return `${signedPct(x.changeVsDirectPct)} vs direct`
+  if (x.changeVsUpstreamPct !== undefined) return `${signedPct(x.changeVsUpstreamPct)} vs upstream`
+  return '–'
+}
+
 export function formatComparison(c: Comparison, verbose: boolean): string {
   const shown = c.changes.filter((x) => verbose || x.worse || x.improvement || x.drift)
   const out = [
@@ -83,9 +90,9 @@ export function formatComparison(c: Comparison, verbose: boolean): string {
     'direct itself never gates: when it moves, the machine did (drift).',
   ]
   if (shown.length > 0) {
-    out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise', 'verdict'], shown.map((x) => [
+    out.push('', table(['configuration', 'figure', 'base', 'head', 'change', 'relative', 'noise', 'verdict'], shown.map((x) => [
       x.id, x.figure, num(x.base, 2), num(x.head, 2), signedPct(x.changePct),
-      x.changeVsDirectPct === undefined ? '–' : signedPct(x.changeVsDirectPct), pct(x.noiseVsDirectPct ?? x.noisePct),
+      relativeChange(x), pct(x.noiseVsDirectPct ?? x.noiseVsUpstreamPct ?? x.noisePct),
       x.regression ? 'REGRESSION' : x.worse ? 'worse (not gating)' : x.improvement ? 'improved' : x.drift ? 'machine drift' : 'within noise',
     ])))
   }
@@ -99,6 +106,11 @@ export function formatComparison(c: Comparison, verbose: boolean): string {
   const ids = (list: readonly string[]): string => (verbose || list.length <= 6 ? list.join(', ') : `${list.slice(0, 6).join(', ')}, … ${list.length - 6} more (--verbose lists them)`)
   if (c.onlyInBase.length > 0) out.push('', `left out, only in base: ${ids(c.onlyInBase)}`)
   if (c.onlyInHead.length > 0) out.push('', `left out, only in head: ${ids(c.onlyInHead)}`)
-  out.push('', c.regressions > 0 ? `${c.regressions} regression(s) beyond ${c.thresholdPct}% and the noise.` : 'No regression beyond the threshold and the noise.')
+  const perFigure = c.regressions - (c.cpu?.regression ? 1 : 0)
+  const said = [
+    ...(perFigure > 0 ? [`${perFigure} configuration figure(s) beyond ${c.thresholdPct}% and the noise`] : []),
+    ...(c.cpu?.regression ? [`the proxy's CPU per request over all configurations beyond ${c.cpu.thresholdPct}% and the noise`] : []),
+  ]
+  out.push('', c.regressions > 0 ? `${c.regressions} regression(s): ${said.join('; ')}.` : 'No regression beyond the thresholds and the noise.')
   return out.join('\n')
 }

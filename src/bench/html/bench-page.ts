@@ -11,6 +11,10 @@ import { chartBlock, htmlPage, htmlTable } from '../../shared/html/page.ts'
 import { renderChart } from '../../shared/html/render-chart.ts'
 
 const e = escapeHtml
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`
+/** The change compare judged: vs the same run's direct, or (CPU per request) vs the upstream's CPU. */
+const relative = (c: Comparison['changes'][number]): string =>
+  c.changeVsDirectPct !== undefined ? `${signed(c.changeVsDirectPct)} vs direct` : c.changeVsUpstreamPct !== undefined ? `${signed(c.changeVsUpstreamPct)} vs upstream` : '–'
 const ratio = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : v.toFixed(2))
 
 export async function renderBenchHtml(report: BenchReport): Promise<string> {
@@ -53,9 +57,9 @@ export async function renderCompareHtml(comparison: Comparison): Promise<string>
   ]
   if (regressions.length > 0) {
     parts.push('<h2>Regressions</h2>')
-    parts.push(htmlTable(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise'], regressions.map((c) => [
+    parts.push(htmlTable(['configuration', 'figure', 'base', 'head', 'change', 'relative', 'noise'], regressions.map((c) => [
       `<span class="regression">${e(c.id)}</span>`, e(c.figure), c.base.toFixed(2), c.head.toFixed(2), `${c.changePct.toFixed(1)}%`,
-      c.changeVsDirectPct === undefined ? '–' : `${c.changeVsDirectPct.toFixed(1)}%`, `±${judged(c).noisePct.toFixed(1)}%`,
+      relative(c), `±${judged(c).noisePct.toFixed(1)}%`,
     ]), new Set([2, 3, 4, 5, 6])))
   }
   if (comparison.changes.length > 0) {
@@ -64,9 +68,9 @@ export async function renderCompareHtml(comparison: Comparison): Promise<string>
   }
   if (notable.length > 0) {
     parts.push('<h2>Changes beyond the threshold and the noise</h2>')
-    parts.push(htmlTable(['configuration', 'figure', 'base', 'head', 'change', 'vs direct', 'noise', 'verdict'], notable.map((c) => [
+    parts.push(htmlTable(['configuration', 'figure', 'base', 'head', 'change', 'relative', 'noise', 'verdict'], notable.map((c) => [
       e(c.id), e(c.figure), c.base.toFixed(2), c.head.toFixed(2), `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`,
-      c.changeVsDirectPct === undefined ? '–' : `${c.changeVsDirectPct >= 0 ? '+' : ''}${c.changeVsDirectPct.toFixed(1)}%`, `±${judged(c).noisePct.toFixed(1)}%`,
+      relative(c), `±${judged(c).noisePct.toFixed(1)}%`,
       c.regression ? '<span class="regression">REGRESSION</span>' : e(verdictOf(c)),
     ]), new Set([2, 3, 4, 5, 6])))
   }

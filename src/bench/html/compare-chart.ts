@@ -20,11 +20,14 @@ export function verdictOf(c: FigureChange): keyof typeof verdictColors {
   return c.regression ? 'REGRESSION' : c.worse ? 'worse (not gating)' : c.improvement ? 'improved' : c.drift ? 'machine drift' : 'within noise'
 }
 
-/** The change compare judged (vs direct where it has one) and its noise, signed so that positive = worse. */
+/**
+ * The change compare judged (vs direct, or for CPU per request vs the upstream's CPU, where it has one)
+ * and its noise, signed so that positive = worse.
+ */
 export function judged(c: FigureChange): { readonly worsePct: number; readonly noisePct: number; readonly vsDirect: boolean } {
   const sign = comparedFigures[c.figure] === 'higher' ? -1 : 1
   const vsDirect = c.changeVsDirectPct !== undefined
-  return { worsePct: sign * (c.changeVsDirectPct ?? c.changePct), noisePct: c.noiseVsDirectPct ?? c.noisePct, vsDirect }
+  return { worsePct: sign * (c.changeVsDirectPct ?? c.changeVsUpstreamPct ?? c.changePct), noisePct: c.noiseVsDirectPct ?? c.noiseVsUpstreamPct ?? c.noisePct, vsDirect }
 }
 
 export function compareSpec(comparison: Comparison, options: { readonly width?: number } = {}): TopLevelSpec {

@@ -102,7 +102,7 @@ describe('compare: its JSON', () => {
     // Every number but the two measured figures is a percentage, and named so.
     const numeric = new Set(json.changes.flatMap((x) => Object.entries(x).filter(([, v]) => typeof v === 'number').map(([k]) => k)))
     expect([...numeric].filter((k) => k !== 'base' && k !== 'head' && !k.endsWith('Pct'))).toEqual([])
-    expect(formatComparison(c, false)).toMatch(/http\/json\/c64\/rtt0\/tuned-keepalive\s+rps\s+1000\.00\s+500\.00\s+-50\.0%\s+-50\.0%\s+8%\s+REGRESSION/)
+    expect(formatComparison(c, false)).toMatch(/http\/json\/c64\/rtt0\/tuned-keepalive\s+rps\s+1000\.00\s+500\.00\s+-50\.0%\s+-50\.0% vs direct\s+8%\s+REGRESSION/)
   })
 
   it('converts fractions to percent in one place, without binary noise', () => {
