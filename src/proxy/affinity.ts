@@ -54,11 +54,14 @@ export class SessionAffinity {
   }
 }
 
+/** The key as bytes, made once (a string needle is converted to bytes on every search). */
+const conversationKey = Buffer.from('"conversation_id"')
+
 /** The conversation id of a request: header first, then the top-level body field. */
 export function conversationIdOf(header: string | string[] | undefined, body: Buffer | null): string | undefined {
   if (typeof header === 'string' && header !== '') return header
   // Parsing every body for a field no stock client sends would be waste: look for the key first.
-  if (!body || body.length === 0 || body[0] !== 0x7b || body.indexOf('"conversation_id"') < 0) return undefined
+  if (!body || body.length === 0 || body[0] !== 0x7b || body.indexOf(conversationKey) < 0) return undefined
   try {
     const id = (JSON.parse(body.toString('utf8')) as { conversation_id?: unknown }).conversation_id
     return typeof id === 'string' && id !== '' ? id : undefined

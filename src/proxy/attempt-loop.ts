@@ -7,8 +7,8 @@
 import type http from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { ClusterConfig } from './config.ts'
-import { forwardAttempt, sendAnswer, type AttemptResult, type BufferedAnswer, type UpstreamRequest } from './forward.ts'
-import { publishAttempt, publishRequest } from './events.ts'
+import { forwardAttempt, sendAnswer, type AttemptResult, type BufferedAnswer, type ForwardOptions, type UpstreamRequest } from './forward.ts'
+import { proxyChannels, publishAttempt, publishRequest } from './events.ts'
 import { isFinal4xx, outcomeLabels } from './outcome.ts'
 import type { Compat } from './compat.ts'
 import type { Cluster, Endpoint } from './cluster.ts'
@@ -16,6 +16,7 @@ import type { ProxyLog } from './log.ts'
 import { conversationIdOf, type SessionAffinity } from './affinity.ts'
 import { upstreamHeaders } from './upstream-headers.ts'
 import type { RequestCounters } from './stats.ts'
+import type { RequestTarget } from './routes.ts'
 
 export interface AttemptLoopContext {
   readonly proxyId: string
@@ -35,7 +36,7 @@ export interface AttemptLoopContext {
 export interface ForwardedRequest {
   readonly requestId: string
   readonly method: string
-  readonly url: URL
+  readonly url: RequestTarget
   readonly rawHeaders: readonly string[]
   readonly conversationHeader: string | string[] | undefined
   readonly body: Buffer | null
@@ -64,46 +65,38 @@ function overrideModel(ctx: AttemptLoopContext, body: Buffer | null, requestId: 
 }
 
 /**
- * One attempt on one endpoint, with the connector's stale-socket retry; publishes each try. Like nginx's
- * extra try after an error on a cached connection, that retry does not use up the attempt loop's budget
- * (5 attempts, 2 per endpoint): it is at most one per attempt, on a brand-new connection.
+ * The connector's stale-socket retry of attempt `attemptNo`, on a brand-new connection; publishes it.
+ * Like nginx's extra try after an error on a cached connection, it does not use up the attempt loop's
+ * budget (5 attempts, 2 per endpoint): it is at most one per attempt.
  */
-async function attemptEndpoint(ctx: AttemptLoopContext, ep: Endpoint, request: UpstreamRequest, res: http.ServerResponse, requestId: string, attemptNo: number): Promise<{ result: AttemptResult; tries: number }> {
-  const options = { bufferBody: ctx.compat.has('buffered-streaming'), silentCut: ctx.compat.has('midstream-silent-cut'), shutdown: ctx.shutdown }
-  const publish = (result: AttemptResult, attempt: number, staleRetry: boolean): void => {
-    ep.attempts++
-    ctx.counters.byOutcome[result.outcome]++
-    publishAttempt({
-      proxyId: ctx.proxyId, requestId, attempt, endpointId: ep.id, outcome: result.outcome, status: result.status,
-      reusedConnection: result.reusedConnection, staleRetry, durationMs: result.durationMs,
-      errorCode: result.errorCode, errorMessage: result.errorMessage,
-    })
-  }
-  ep.inFlight++
+async function staleRetry(ctx: AttemptLoopContext, ep: Endpoint, request: UpstreamRequest, res: http.ServerResponse, requestId: string, attemptNo: number, options: ForwardOptions): Promise<AttemptResult> {
+  ep.staleRetries++
+  ctx.counters.staleRetries++
+  ctx.log.info('upstream.retry-fresh', `[${requestId}] ${ep.id}: retrying once on a fresh connection (no response byte had arrived)`)
+  const client = ep.connector.fresh()
   try {
-    const first = await forwardAttempt(ep.connector.pool, ep.connector.dispatchOptions, request, res, options)
-    publish(first, attemptNo, false)
-    if (first.outcome === 'stale-socket') {
-      ctx.log.warn('upstream.stale-socket', `[${requestId}] ${ep.id}: ${outcomeLabels['stale-socket']} — ${first.errorCode ?? ''} ${first.errorMessage ?? ''}`.trim())
-    }
-    if (first.outcome !== 'stale-socket' || first.committed || !ep.connector.settings.retryStaleOnFreshConnection) {
-      return { result: first, tries: 1 }
-    }
-    ep.staleRetries++
-    ctx.counters.staleRetries++
-    ctx.log.info('upstream.retry-fresh', `[${requestId}] ${ep.id}: retrying once on a fresh connection (no response byte had arrived)`)
-    const client = ep.connector.fresh()
-    try {
-      const retry = await forwardAttempt(client, ep.connector.dispatchOptions, request, res, options)
-      publish(retry, attemptNo + 1, true)
-      return { result: retry, tries: 2 }
-    } finally {
-      ep.connector.release(client)
-    }
+    const retry = await forwardAttempt(client, ep.connector.dispatchOptions, request, res, options)
+    publishTry(ctx, ep, requestId, retry, attemptNo + 1, true)
+    return retry
   } finally {
-    ep.inFlight--
+    ep.connector.release(client)
   }
 }
+
+/** Counts one try and publishes it (the event is built only when someone listens). */
+function publishTry(ctx: AttemptLoopContext, ep: Endpoint, requestId: string, result: AttemptResult, attempt: number, staleRetry: boolean): void {
+  ep.attempts++
+  ctx.counters.byOutcome[result.outcome]++
+  if (!proxyChannels.attempt.hasSubscribers) return
+  publishAttempt({
+    proxyId: ctx.proxyId, requestId, attempt, endpointId: ep.id, outcome: result.outcome, status: result.status,
+    reusedConnection: result.reusedConnection, staleRetry, durationMs: result.durationMs,
+    errorCode: result.errorCode, errorMessage: result.errorMessage,
+  })
+}
+
+/** Nothing excluded yet: most requests never exclude an endpoint, so they share this empty set. */
+const noExclusions: ReadonlySet<string> = new Set()
 
 /** An upstream's error answer for the client, with any of the cluster's keys it echoed masked. */
 function redactedAnswer(ctx: AttemptLoopContext, answer: BufferedAnswer): BufferedAnswer {
@@ -117,19 +110,18 @@ export async function runAttemptLoop(ctx: AttemptLoopContext, request: Forwarded
   const { requestId, url } = request
   const original = request.body
   const body = url.pathname === '/v1/messages' && ctx.modelOverride ? overrideModel(ctx, original, requestId) : original
-  const headers = (ep: Endpoint): Record<string, string> => {
-    const h = upstreamHeaders(request.rawHeaders, ep.apiKey, compat.has('duplicate-auth-headers'))
-    // The historical bug: the client's length travels with a re-serialised body.
-    if (compat.has('stale-content-length') && body !== original && original) h['content-length'] = String(original.length)
-    return h
-  }
-  const path = (ep: Endpoint): string => ep.basePath + (compat.has('drop-query') ? url.pathname : `${url.pathname}${url.search}`)
+  const duplicateAuth = compat.has('duplicate-auth-headers')
+  const staleLength = compat.has('stale-content-length') && body !== original && original !== null
+  const query = compat.has('drop-query') ? '' : url.search
+  const options: ForwardOptions = { bufferBody: compat.has('buffered-streaming'), silentCut: compat.has('midstream-silent-cut'), shutdown: ctx.shutdown }
   log.info('request.start', `[${requestId}] ${request.method} ${url.pathname}`)
 
   const conversation = conversationIdOf(request.conversationHeader, original)
-  const failures = new Map<string, number>()
-  const excluded = new Set<string>()
-  const tried = new Set<string>()
+  // Allocated on the first failure: a request that succeeds at once needs none of them.
+  let failures: Map<string, number> | undefined
+  let excluded: Set<string> | undefined
+  /** Endpoints tried: the one id until a second one is tried, then a set. */
+  let tried: string | Set<string> | undefined
   let attempts = 0
   let last: AttemptResult | undefined
   let lastAnswer: BufferedAnswer | undefined
@@ -145,13 +137,34 @@ export async function runAttemptLoop(ctx: AttemptLoopContext, request: Forwarded
         log.info('affinity.unbind', `[${requestId}] bound endpoint ${boundId} unavailable; session unbound, selecting anew`)
       }
     }
-    ep ??= cluster.select(excluded, requestId)
+    ep ??= cluster.select(excluded ?? noExclusions, requestId)
     if (!ep) break
-    tried.add(ep.id)
+    if (tried === undefined) tried = ep.id
+    else if (typeof tried === 'string') { if (tried !== ep.id) tried = new Set([tried, ep.id]) } else tried.add(ep.id)
     counters.lastUsed = ep.id
     ep.breaker.onAttempt(clock())
-    const upstream: UpstreamRequest = { method: request.method, path: path(ep), headers: headers(ep), body }
-    const { result, tries } = await attemptEndpoint(ctx, ep, upstream, res, requestId, attempts + 1)
+    const headers = upstreamHeaders(request.rawHeaders, ep.apiKey, duplicateAuth)
+    // The historical bug: the client's length travels with a re-serialised body.
+    if (staleLength) headers['content-length'] = String(original!.length)
+    const upstream: UpstreamRequest = { method: request.method, path: ep.basePath + url.pathname + query, headers, body }
+    // One attempt on this endpoint, with the connector's stale-socket retry (inline, not in an async
+    // helper: one promise less per request); each try is published.
+    let result: AttemptResult
+    let tries = 1
+    ep.inFlight++
+    try {
+      result = await forwardAttempt(ep.connector.pool, ep.connector.dispatchOptions, upstream, res, options)
+      publishTry(ctx, ep, requestId, result, attempts + 1, false)
+      if (result.outcome === 'stale-socket') {
+        log.warn('upstream.stale-socket', `[${requestId}] ${ep.id}: ${outcomeLabels['stale-socket']} — ${result.errorCode ?? ''} ${result.errorMessage ?? ''}`.trim())
+        if (!result.committed && ep.connector.settings.retryStaleOnFreshConnection) {
+          result = await staleRetry(ctx, ep, upstream, res, requestId, attempts + 1, options)
+          tries = 2
+        }
+      }
+    } finally {
+      ep.inFlight--
+    }
     attempts += tries
     last = result
     cluster.recordResult(ep, result, requestId)
@@ -163,6 +176,8 @@ export async function runAttemptLoop(ctx: AttemptLoopContext, request: Forwarded
     // Once the client's response started, nothing else may be written: no retry. A proxy-side failure
     // would come back the same from any endpoint.
     if (result.committed || result.outcome === 'client-aborted' || result.outcome === 'proxy-error') break
+    failures ??= new Map()
+    excluded ??= new Set()
     const count = (failures.get(ep.id) ?? 0) + 1
     failures.set(ep.id, count)
     if (isFinal4xx(result.outcome, result.status)) {
@@ -177,6 +192,7 @@ export async function runAttemptLoop(ctx: AttemptLoopContext, request: Forwarded
     }
   }
 
+  const triedCount = tried === undefined ? 0 : typeof tried === 'string' ? 1 : tried.size
   let status: number
   if (last?.outcome === 'ok') {
     counters.ok++
@@ -195,15 +211,17 @@ export async function runAttemptLoop(ctx: AttemptLoopContext, request: Forwarded
     } else if (lastAnswer) {
       sendAnswer(res, redactedAnswer(ctx, lastAnswer))
       status = lastAnswer.status
-      log.warn('request.failed', `[${requestId}] tried ${tried.size} endpoint(s), ${attempts} attempt(s); returning the last answer (HTTP ${status})`)
+      log.warn('request.failed', `[${requestId}] tried ${triedCount} endpoint(s), ${attempts} attempt(s); returning the last answer (HTTP ${status})`)
     } else {
-      sendJson(res, 502, { error: `All ${tried.size} endpoints failed` })
+      sendJson(res, 502, { error: `All ${triedCount} endpoints failed` })
       status = 502
-      log.error('request.failed', `[${requestId}] tried ${tried.size} endpoint(s), ${attempts} attempt(s); all failed → 502 All ${tried.size} endpoints failed`)
+      log.error('request.failed', `[${requestId}] tried ${triedCount} endpoint(s), ${attempts} attempt(s); all failed → 502 All ${triedCount} endpoints failed`)
     }
   }
-  publishRequest({
-    proxyId: ctx.proxyId, requestId, method: request.method, path: url.pathname, status,
-    outcome: last?.outcome ?? 'no-endpoint', attempts, durationMs: performance.now() - request.started,
-  })
+  if (proxyChannels.request.hasSubscribers) {
+    publishRequest({
+      proxyId: ctx.proxyId, requestId, method: request.method, path: url.pathname, status,
+      outcome: last?.outcome ?? 'no-endpoint', attempts, durationMs: performance.now() - request.started,
+    })
+  }
 }

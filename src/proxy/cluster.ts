@@ -69,6 +69,9 @@ export class Cluster {
   readonly #fallback: readonly Endpoint[]
   readonly #defaultProfileName: string | undefined
   readonly #defaultProfileLegacy: boolean
+  /** Built once: select() runs on every attempt. */
+  readonly #factsOf = (e: Endpoint): HealthFacts => this.facts(e)
+  readonly #pickContext: { readonly random: () => number; readonly leastConnectionsLifetime: boolean }
 
   constructor(config: ProxyConfig['cluster'], deps: { compat: Compat; log: ProxyLog; clock: () => number; random: () => number }) {
     this.name = config.name
@@ -79,6 +82,7 @@ export class Cluster {
     this.#recoverAfterMs = config.recoverAfterMs ?? clusterDefaults.recoverAfterMs
     this.strategyName = config.strategy ?? clusterDefaults.strategy
     this.#strategy = strategies[this.strategyName].create()
+    this.#pickContext = { random: this.#random, leastConnectionsLifetime: this.#compat.has('least-connections-lifetime') }
     const clusterConnector = config.connector ?? { profile: 'tuned-keepalive' as const }
     const breaker = { ...clusterDefaults.breaker, ...config.breaker }
     const make = (ep: EndpointConfig): Endpoint => {
@@ -145,7 +149,7 @@ export class Cluster {
   /** Picks an endpoint for the next attempt, or null (logged as `lb.none`). */
   select(exclude: ReadonlySet<string>, requestId: string): Endpoint | null {
     const now = this.#clock()
-    const candidates = bestTier(this.endpoints, (e) => this.facts(e), exclude, now, this.#compat)
+    const candidates = bestTier(this.endpoints, this.#factsOf, exclude, now, this.#compat)
     if (!candidates || candidates.endpoints.length === 0) {
       const why = candidates ? `${candidates.tier} endpoints refused by the healthy-only balancer (lb-healthy-only)` : `all ${this.endpoints.length} excluded, disabled or isolated`
       // qcc's "simple single-config mode": the first endpoint of the default profile not excluded by this
@@ -166,7 +170,7 @@ export class Cluster {
     if (candidates.tier === 'degraded') this.#log.warn('lb.degraded-fallback', `[${requestId}] cluster '${this.name}': no healthy endpoint; using ${list.length} degraded`)
     else if (candidates.tier === 'unhealthy') this.#log.warn('lb.unhealthy-fallback', `[${requestId}] cluster '${this.name}': no healthy or degraded endpoint; trying ${list.length} unhealthy`)
     else if (candidates.tier !== 'healthy') this.#log.error('lb.panic', `[${requestId}] cluster '${this.name}': every endpoint is ${candidates.tier}; forcing ${list.length} rather than failing the request`)
-    const picked = this.#strategy.pick(list, { random: this.#random, leastConnectionsLifetime: this.#compat.has('least-connections-lifetime') })
+    const picked = this.#strategy.pick(list, this.#pickContext)
     this.#log.debug('lb.pick', `[${requestId}] ${picked.id} (strategy ${this.strategyName}, tier ${candidates.tier})`)
     return picked
   }

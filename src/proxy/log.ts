@@ -21,8 +21,15 @@ export interface LogRecord {
   readonly line: string
 }
 
-/** What the ring keeps per line; the formatted line is derived on read. */
+/** One line without its proxy id and formatted text (those are derived on read). */
 type Kept = Omit<LogRecord, 'proxyId' | 'line'>
+
+/**
+ * Bytes of a message the ring keeps in its byte arena; longer ones (and any that is not well-formed
+ * UTF-16, which UTF-8 would not give back as it was) are kept as strings.
+ */
+const SLOT_BYTES = 256
+const levelIndex: Readonly<Record<LogLevel, number>> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3 }
 
 function lineOf(k: Kept): string {
   return `${formatTime(k.time)} - qcc-lab.proxy - ${k.level} - ${k.event}: ${k.message}`
@@ -51,9 +58,23 @@ export interface ProxyLogOptions {
   readonly clock: () => number
 }
 
+/**
+ * The ring of kept lines is columns, not an object per line: times, levels and events in arrays, each
+ * message's UTF-8 bytes in a fixed slot of one buffer. A line kept as objects lived long enough to be
+ * promoted out of the young generation, and collecting 5 000 of them in turn was most of the proxy's
+ * time in GC (measured: 4-7 % of its CPU under load, 2 % with nothing kept).
+ */
 export class ProxyLog {
-  readonly #records: Kept[] = []
-  /** Index of the oldest record once the ring is full. */
+  readonly #times: Float64Array
+  readonly #levels: Uint8Array
+  readonly #events: string[]
+  /** Bytes of message `i` in the arena, or -1: the message is `#long[i]`. */
+  readonly #lengths: Int32Array
+  readonly #long: Array<string | undefined>
+  readonly #arena: Buffer
+  /** Lines kept. */
+  #size = 0
+  /** Slot of the next line: the oldest once the ring is full. */
   #next = 0
   readonly #capacity: number
   readonly #secrets: readonly string[]
@@ -62,7 +83,14 @@ export class ProxyLog {
 
   constructor(options: ProxyLogOptions) {
     this.#options = options
-    this.#capacity = options.capacity ?? 5_000
+    this.#capacity = Math.max(1, options.capacity ?? 5_000)
+    this.#times = new Float64Array(this.#capacity)
+    this.#levels = new Uint8Array(this.#capacity)
+    this.#events = new Array<string>(this.#capacity).fill('')
+    this.#lengths = new Int32Array(this.#capacity)
+    this.#long = new Array<string | undefined>(this.#capacity).fill(undefined)
+    // Not zeroed: only the bytes a line wrote are ever read.
+    this.#arena = Buffer.allocUnsafeSlow(this.#capacity * SLOT_BYTES)
     // Longest first, so a key that contains another is masked whole.
     this.#secrets = [...options.secrets].filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)
     const stream = options.file ? createWriteStream(options.file, { flags: 'a', mode: 0o600 }) : undefined
@@ -89,16 +117,36 @@ export class ProxyLog {
 
   log(level: LogLevel, event: string, message: string): void {
     const kept: Kept = { time: this.#options.clock(), level, event, message: this.redact(message) }
-    if (this.#records.length < this.#capacity) this.#records.push(kept)
-    else {
-      // A ring: overwrite the oldest instead of shifting the whole array on every line.
-      this.#records[this.#next] = kept
-      this.#next = (this.#next + 1) % this.#capacity
-    }
+    this.#keep(kept)
     // The line is formatted only when something reads it: three lines per request were 4-6 % of the
     // proxy's CPU under load, for text that is usually never looked at.
     this.#stream?.write(`${lineOf(kept)}\n`)
     if (logChannel.hasSubscribers) logChannel.publish(this.#record(kept))
+  }
+
+  #keep(k: Kept): void {
+    const i = this.#next
+    this.#times[i] = k.time
+    this.#levels[i] = levelIndex[k.level]
+    this.#events[i] = k.event
+    const m = k.message
+    if ((m.length <= SLOT_BYTES / 3 || (m.length <= SLOT_BYTES && Buffer.byteLength(m) <= SLOT_BYTES)) && (m as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+      this.#lengths[i] = this.#arena.write(m, i * SLOT_BYTES, SLOT_BYTES, 'utf8')
+      if (this.#long[i] !== undefined) this.#long[i] = undefined
+    } else {
+      this.#lengths[i] = -1
+      this.#long[i] = m
+    }
+    // A ring: once full, the next line overwrites the oldest.
+    this.#next = i + 1 === this.#capacity ? 0 : i + 1
+    if (this.#size < this.#capacity) this.#size++
+  }
+
+  /** Kept line `i`. */
+  #kept(i: number): Kept {
+    const length = this.#lengths[i]!
+    const message = length < 0 ? this.#long[i]! : this.#arena.toString('utf8', i * SLOT_BYTES, i * SLOT_BYTES + length)
+    return { time: this.#times[i]!, level: logLevels[this.#levels[i]!]!, event: this.#events[i]!, message }
   }
 
   #record(k: Kept): LogRecord {
@@ -112,8 +160,13 @@ export class ProxyLog {
 
   /** Kept records, oldest first. */
   records(): readonly LogRecord[] {
-    const ordered = this.#next === 0 ? this.#records : [...this.#records.slice(this.#next), ...this.#records.slice(0, this.#next)]
-    return ordered.map((k) => this.#record(k))
+    const full = this.#size === this.#capacity
+    const out: LogRecord[] = []
+    for (let n = 0; n < this.#size; n++) {
+      const i = full ? (this.#next + n) % this.#capacity : n
+      out.push(this.#record(this.#kept(i)))
+    }
+    return out
   }
 
   async close(): Promise<void> {

@@ -57,18 +57,80 @@ export function refusal(req: http.IncomingMessage, policy: IngressPolicy): strin
 
 class BodyTooLarge extends Error {}
 
-/** The whole request body, or BodyTooLarge past `max` bytes (checked against Content-Length first). */
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
-  const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > max) throw new BodyTooLarge()
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > max) throw new BodyTooLarge()
-    chunks.push(chunk as Buffer)
+/** What the routes and the attempt loop use of a request target: `URL`'s `pathname` and `search`. */
+export interface RequestTarget {
+  readonly pathname: string
+  /** `?` and the query, or `''` (as `URL.search`: a bare `?` gives `''`). */
+  readonly search: string
+}
+
+/**
+ * Paths and queries made of characters `URL` keeps as they are: no `%` (so no encoded dot segment), no
+ * `\\`, `#`, quote, space, control or non-ASCII character, not `//` first (a scheme-relative URL).
+ */
+const plainTarget = /^\/(?!\/)[\w\-.~!$&'()*+,;=:@/]*(?:\?[\w\-.~!$&()*+,;=:@/?%]*)?$/
+/** A `.` or `..` path segment, which `URL` would resolve away. */
+const dotSegment = /\/\.\.?(?:\/|$)/
+
+/**
+ * The request target as `new URL(target, 'http://proxy')` reads it, or undefined when it is not in
+ * origin form (`/…`) or `URL` refuses it. A plain target (nearly every one) is split by hand, with the
+ * same result: parsing a URL was a measurable part of the proxy's CPU per request.
+ */
+export function requestTarget(raw: string | undefined): RequestTarget | undefined {
+  if (raw === undefined || !raw.startsWith('/')) return undefined
+  if (plainTarget.test(raw)) {
+    const q = raw.indexOf('?')
+    const pathname = q < 0 ? raw : raw.slice(0, q)
+    if (!dotSegment.test(pathname)) return { pathname, search: q < 0 || q === raw.length - 1 ? '' : raw.slice(q) }
   }
-  return chunks.length === 0 ? null : Buffer.concat(chunks)
+  try {
+    return new URL(raw, 'http://proxy')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The whole request body, or BodyTooLarge past `max` bytes (checked against Content-Length first).
+ * Rejects when the client goes away before the end. Over the cap the request stream is destroyed (not
+ * its socket), as leaving a `for await` over it would.
+ */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyTooLarge())
+  return new Promise<Buffer | null>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    // Settled once; the listeners stay on the request (it is this request's alone) and do nothing after.
+    let done = false
+    req.on('data', (chunk: Buffer) => {
+      if (done) return
+      size += chunk.length
+      if (size > max) {
+        done = true
+        // As leaving a `for await` over a server request does (stream.destroyer): the request is
+        // destroyed, its socket is not, so the 413 still reaches the client.
+        ;(req as { socket: unknown }).socket = null
+        req.destroy()
+        reject(new BodyTooLarge())
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (done) return
+      done = true
+      resolve(chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+    })
+    // No 'error' listener: a request that fails is destroyed and closes without its 'end' (and Node
+    // emits no unhandled 'error' on a server request nobody listens to).
+    req.on('close', () => {
+      if (done) return
+      done = true
+      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
+    })
+  })
 }
 
 function tooLarge(res: http.ServerResponse, max: number): void {
@@ -76,49 +138,60 @@ function tooLarge(res: http.ServerResponse, max: number): void {
   sendJson(res, 413, { error: `Request body too large: over ${max} bytes (the proxy's maxBodyBytes).` }, { connection: 'close' })
 }
 
-/** Answers one request. Errors that escape are bugs; the server answers them with 500. */
-export async function route(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const method = req.method ?? 'GET'
-  let url: URL
+/**
+ * Answers one request. Errors that escape are bugs; the server answers them with 500. Not an async
+ * function: a forwarded request's promise is forward()'s own, without one more promise around it.
+ */
+export function route(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   try {
-    if (!req.url?.startsWith('/')) throw new Error('not origin-form')
-    url = new URL(req.url, 'http://proxy')
-  } catch {
+    return routeTarget(ctx, req, res)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+const answered = Promise.resolve()
+
+function routeTarget(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET'
+  const url = requestTarget(req.url)
+  if (url === undefined) {
     sendJson(res, 400, { error: `Bad request target ${JSON.stringify(req.url ?? '')}: expected a path such as /v1/messages.` })
-    return
+    return answered
   }
   const refused = refusal(req, ctx.policy)
   if (refused !== undefined) {
     ctx.log.warn('request.refused', `${method} ${url.pathname}: ${refused}`)
     sendJson(res, 403, { error: `Forbidden: ${refused}` })
-    return
+    return answered
   }
   if ((method === 'GET' || method === 'HEAD') && url.pathname === '/__qcc__/stats') {
     sendJson(res, 200, ctx.stats())
-    return
+    return answered
   }
   if ((method === 'GET' || method === 'HEAD') && url.pathname === '/__qcc__/logs') {
-    const r = queryLogs(ctx.log, url.searchParams)
+    const r = queryLogs(ctx.log, new URLSearchParams(url.search))
     sendJson(res, r.status, r.body)
-    return
+    return answered
   }
-  if (method === 'POST' && url.pathname === '/v1/messages/count_tokens') {
-    let body: Buffer | null
-    try {
-      body = await readBody(req, ctx.policy.maxBodyBytes)
-    } catch (err) {
-      if (err instanceof BodyTooLarge) tooLarge(res, ctx.policy.maxBodyBytes)
-      return
-    }
-    const tokens = countTokens(body)
-    ctx.log.info('request.count-tokens', `answered locally: ${tokens} tokens`)
-    sendJson(res, 200, { input_tokens: tokens })
-    return
-  }
-  await forward(ctx, req, res, url, method)
+  if (method === 'POST' && url.pathname === '/v1/messages/count_tokens') return countTokensLocally(ctx, req, res)
+  return forward(ctx, req, res, url, method)
 }
 
-async function forward(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): Promise<void> {
+async function countTokensLocally(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  let body: Buffer | null
+  try {
+    body = await readBody(req, ctx.policy.maxBodyBytes)
+  } catch (err) {
+    if (err instanceof BodyTooLarge) tooLarge(res, ctx.policy.maxBodyBytes)
+    return
+  }
+  const tokens = countTokens(body)
+  ctx.log.info('request.count-tokens', `answered locally: ${tokens} tokens`)
+  sendJson(res, 200, { input_tokens: tokens })
+}
+
+async function forward(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse, url: RequestTarget, method: string): Promise<void> {
   const started = performance.now()
   const counters = ctx.counters
   counters.total++

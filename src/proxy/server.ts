@@ -95,15 +95,19 @@ export async function startProxy(input: ProxyConfigInput): Promise<ProxyHandle> 
   // Longer than any common client pool expiry (undici hint-2 s, httpx 5 s, aiohttp 15 s): the client, not
   // the proxy, must be the side that gives up an idle connection first.
   server.keepAliveTimeout = 65_000
+  const settled = (): void => { inFlight-- }
   server.on('request', (req, res) => {
     inFlight++
-    route(ctx, req, res)
-      .catch((err: unknown) => {
+    // One reaction per request (not .catch().finally(): two more promises on every request).
+    route(ctx, req, res).then(settled, (err: unknown) => {
+      try {
         log.error('request.internal-error', String((err as Error)?.stack ?? err))
         if (!res.headersSent) sendJson(res, 500, { error: `Internal error in qcc-lab's proxy: ${String((err as Error)?.message ?? err)}` })
         else res.destroy()
-      })
-      .finally(() => { inFlight-- })
+      } finally {
+        inFlight--
+      }
+    })
   })
   // A malformed request line or header: a 400 from Node's parser, never a crash or a stack in the log.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
