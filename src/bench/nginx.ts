@@ -8,7 +8,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { freePort } from '../shared/ports.ts'
+import { portForChild } from '../shared/ports.ts'
 import { QccLabError } from '../shared/errors.ts'
 
 /** The nginx executable on PATH, if any. */
@@ -91,7 +91,7 @@ export async function startNginx(upstreamUrl: string, commandPrefix: readonly st
   const bin = nginxBinary()
   if (!bin) throw new QccLabError('NO_NGINX', nginxInstallHint)
   const prefix = mkdtempSync(path.join(tmpdir(), 'qcc-lab-nginx-'))
-  const port = await freePort()
+  const port = await portForChild()
   const conf = path.join(prefix, 'nginx.conf')
   writeFileSync(conf, nginxConfig(prefix, port, upstreamUrl))
   const argv = [...commandPrefix, bin, '-p', prefix, '-c', conf]

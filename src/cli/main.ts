@@ -51,6 +51,14 @@ function quietOnEpipe(stream: NodeJS.WriteStream): void {
 export async function main(argv: readonly string[]): Promise<number> {
   quietOnEpipe(process.stdout)
   quietOnEpipe(process.stderr)
+  return runCommand(argv)
+}
+
+/**
+ * One command line, parsed and run, its exit code returned: `main` without the process-wide EPIPE
+ * handlers, so that tests can run many command lines in one process (test/helpers/cli.ts).
+ */
+export async function runCommand(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
   process.exitCode = 0
   try {

@@ -8,13 +8,18 @@
  * expected parts, `@name` is the file `name` of the table of files below (created once, in a temp
  * folder). Nothing here starts a run or a listening proxy: bad input is caught at load, before anything
  * starts; every child is killed after 15 s anyway (a FIFO read that blocks would end there, failing).
+ *
+ * The CLI runs in this process (runCliInProcess: the CLI's own runCommand, stdout and stderr captured,
+ * a few ms a case instead of a Node start), except for the FIFO cases, which always get a real child
+ * (a blocking FIFO read would block this process, where no timeout can end it); a sample of the other
+ * cases also runs in a real child and must answer exactly as in-process (same exit code, stdout, stderr).
  */
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, runCliInProcess, type CliResult } from '../helpers/cli.ts'
 
 let dir: string
 
@@ -397,7 +402,25 @@ const table: Row[] = [...scenarios, ...qccConfigs, ...labConfigs, ...flags, ...r
 /** `@name` (at the start or after a space) → the file's path. */
 const expand = (s: string): string => s.replace(/(^|\s)@([\w./-]+)/g, (_, before: string, name: string) => `${before}${path.join(dir, name)}`)
 
-const run = (args: readonly string[]) => runCli(args, { timeoutMs: 15_000, env: { QCC_LAB_HOME: path.join(dir, 'home') } })
+const cliOptions = () => ({ timeoutMs: 15_000, env: { QCC_LAB_HOME: path.join(dir, 'home') } })
+/** A real child for any case that names a FIFO, in-process for the rest. */
+const usesFifo = (args: readonly string[]): boolean => args.some((a) => a.startsWith('@') && files[a.slice(1)] === fifo)
+const run = (args: readonly string[]): Promise<CliResult> => (usesFifo(args) ? runCli : runCliInProcess)(args.map(expand), cliOptions())
+
+/** Cases run both ways, one or more per kind of input and of failure (commander's own errors too). */
+const sampled = [
+  'scenario: an unknown metric (file:line:column)',
+  'scenario: no such file or bundled name',
+  'cache.json: a missing api_key',
+  'endpoint_groups.json: a group with no endpoints',
+  'lab: an unset environment variable',
+  'lab: 2 MiB of YAML',
+  'run --repeat 0',
+  'run --target-cmd without {port}',
+  'list --bogus',
+  'an unknown command',
+  'report: both files bad, both named',
+]
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'qcc-lab-malformed-'))
@@ -426,8 +449,20 @@ describe.skipIf(process.platform === 'win32')('malformed input: exit 2, the file
     expect(new Set(table.map((r) => r[0])).size).toBe(table.length)
   })
 
+  it('runs the FIFO cases in a real child and every other case in-process, which answers as a real child does', async ({ expect }) => {
+    expect(table.filter(([, args]) => usesFifo(args)).map(([label]) => label)).toEqual([
+      'scenario: a FIFO', 'target profile: a FIFO', 'cache.json: a FIFO', 'lab: a FIFO', 'proxy start --constants: a FIFO', 'report: a FIFO',
+    ])
+    const rows = sampled.map((label) => table.find((r) => r[0] === label) ?? label)
+    expect(rows.filter((r) => typeof r === 'string'), 'sampled labels not in the table').toEqual([])
+    const children = await Promise.all((rows as Row[]).map(([, args]) => runCli(args.map(expand), cliOptions())))
+    for (const [i, [label, args]] of (rows as Row[]).entries()) {
+      expect(await runCliInProcess(args.map(expand), cliOptions()), label).toEqual(children[i])
+    }
+  }, 60_000)
+
   it.concurrent.for(table)('%s', async ([, args, expected, options], { expect }) => {
-    const r = await run(args.map(expand))
+    const r = await run(args)
     const shown = `exit ${r.code}; stderr:\n${r.stderr}`
     expect(r.code, shown).toBe(2)
     expect(r.stderr, shown).not.toMatch(/^\s+at /m)

@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { reportOf, runDoctor } from './doctor-cli.ts'
+import { quietPort } from '../helpers/ports.ts'
 
 /** qcc's /__qcc__/stats during the seed's incident: 111f4745 at 33 % and 2966 ms, 491d512f queued (auth). */
 const seedIncident = {
@@ -51,11 +52,8 @@ beforeAll(async () => {
   server.listen(0, '127.0.0.1')
   await new Promise((r) => server.once('listening', r))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  // A port that was just free: nothing listens there.
-  const probe = http.createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => probe.once('listening', r))
-  closedPort = (probe.address() as AddressInfo).port
-  await new Promise((r) => probe.close(r))
+  // A port that was just free, outside the range other listeners are given: nothing listens there.
+  closedPort = await quietPort()
   dir = await mkdtemp(path.join(tmpdir(), 'qcc-lab-doctor-input-'))
 })
 afterAll(async () => {

@@ -88,7 +88,8 @@ describe('qcc-lab probe (CLI)', () => {
       expect(r.stderr, args.join(' ')).toMatch(message)
       expect(r.stderr, args.join(' ')).not.toMatch(/^\s+at /m)
     }
-  })
+    // Nine processes one after another: a guard against a hang, sized for a busy machine (30 s ran out at 8 files at once).
+  }, 60_000)
 
   it('stops on Ctrl-C with exit 130 and leaves no connection open at the relay', async () => {
     await using slow = await startFakeUpstream({ faults: [{ kind: 'idle-close', idleMs: 30_000 }] })

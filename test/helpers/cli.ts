@@ -1,4 +1,8 @@
-/** Runs the qcc-lab CLI as a separate process, as a user's CI would. */
+/**
+ * Runs the qcc-lab CLI as a separate process, as a user's CI would (`runCli`), or, for command lines that
+ * end at argument and input validation, inside this process (`runCliInProcess`): the same command
+ * line, a few milliseconds instead of a Node start (~0.4-0.6 CPU-s each).
+ */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -9,8 +13,10 @@ export const qccLabCommand = `"${process.execPath}" "${bin}"`
 
 export interface CliResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
+export interface CliOptions { readonly timeoutMs?: number; readonly env?: Record<string, string> }
+
 /** Without colour; killed (SIGKILL, code -1) when it outlives `timeoutMs`, so a hang fails the test instead of stalling it. */
-export function runCli(args: readonly string[], options: { readonly timeoutMs?: number; readonly env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
@@ -21,6 +27,77 @@ export function runCli(args: readonly string[], options: { readonly timeoutMs?: 
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
     })
   })
+}
+
+/** In-process runs share process.stdout, process.stderr, process.env and process.exitCode: one at a time. */
+let inProcessQueue: Promise<unknown> = Promise.resolve()
+
+/**
+ * The command line run by the CLI's own `runCommand` (src/cli/main.ts; bin/qcc-lab.js calls it through
+ * `main`) inside this process, as `runCli` runs it in a child: the same environment (NO_COLOR=1 plus
+ * `env`, set for the run and put back after), stdout and stderr captured as a pipe would see them (not a
+ * terminal), the exit code `main` returns. Only for command lines that end before anything starts (bad
+ * input): what a run starts would start in the test process. Calls queue, one at a time. A run that
+ * outlives `timeoutMs` is given up on with code -1, as a killed child would be. A read that blocks the
+ * thread (a FIFO opened synchronously) cannot be given up on: give such inputs to `runCli`.
+ * test/cli/malformed-input.test.ts checks that both runners answer alike.
+ */
+export function runCliInProcess(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const run = inProcessQueue.then(() => inProcess(args, options))
+  inProcessQueue = run.catch(() => {})
+  return run
+}
+
+type Write = typeof process.stdout.write
+
+async function inProcess(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  const { runCommand } = await import('../../src/cli/main.ts')
+  const env: Record<string, string> = { NO_COLOR: '1', ...options.env }
+  const savedEnv = Object.keys(env).map((k) => [k, process.env[k]] as const)
+  const savedExitCode = process.exitCode
+  const captured = { stdout: [] as string[], stderr: [] as string[] }
+  const streams = (['stdout', 'stderr'] as const).map((name) => {
+    const stream = process[name]
+    const saved = { write: Object.getOwnPropertyDescriptor(stream, 'write'), isTTY: Object.getOwnPropertyDescriptor(stream, 'isTTY') }
+    stream.write = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean => {
+      captured[name].push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'))
+      const done = typeof encoding === 'function' ? encoding : cb
+      if (done) process.nextTick(done)
+      return true
+    }) as Write
+    // A child's stdout and stderr are pipes.
+    Object.defineProperty(stream, 'isTTY', { value: false, configurable: true, writable: true })
+    return { stream, saved }
+  })
+  Object.assign(process.env, env)
+  const timeoutMs = options.timeoutMs ?? 240_000
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const code = await Promise.race([
+      runCommand(args),
+      new Promise<number>((resolve) => {
+        timer = setTimeout(() => {
+          captured.stderr.push(`\n(test helper: the in-process run did not end within ${timeoutMs} ms)\n`)
+          resolve(-1)
+        }, timeoutMs)
+      }),
+    ])
+    return { code, stdout: captured.stdout.join(''), stderr: captured.stderr.join('') }
+  } finally {
+    clearTimeout(timer)
+    for (const { stream, saved } of streams) {
+      for (const key of ['write', 'isTTY'] as const) {
+        const before = saved[key]
+        if (before) Object.defineProperty(stream, key, before)
+        else delete (stream as Partial<Record<typeof key, unknown>>)[key]
+      }
+    }
+    for (const [k, v] of savedEnv) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+    process.exitCode = savedExitCode
+  }
 }
 
 /** `{ "<scenario>/<variant>": verdict }` from a JSON run report. */

@@ -73,5 +73,5 @@ export async function rawConnect(url: string): Promise<RawConnection> {
   }
 }
 
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-export { freePort as closedPort } from '../../src/shared/ports.ts'
+/** A port on 127.0.0.1 where nothing listens (see ports.ts: outside the range other listeners are given). */
+export { closedPort } from './ports.ts'

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Pool } from 'undici'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstreams/index.ts'
-import { freePort } from '../../src/shared/ports.ts'
+import { quietPort } from '../helpers/ports.ts'
 import { bin } from '../helpers/cli.ts'
 
 let up: FakeUpstream | undefined
@@ -34,7 +34,7 @@ describe('a proxy out of file descriptors', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'qcc-lab-emfile-'))
     const config = path.join(dir, 'lab.yaml')
     writeFileSync(config, `clusters:\n  main:\n    connector: { profile: tuned-keepalive, connections: 1000 }\n    endpoints:\n      - { baseUrl: ${up.url}, apiKey: sk-test-0001 }\n`)
-    const port = await freePort()
+    const port = await quietPort()
     child = spawn('sh', ['-c', `ulimit -n 40 && exec "${process.execPath}" "${bin}" proxy start --config "${config}" --cluster main --port ${port} --home "${dir}"`], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout!.on('data', (d: Buffer) => { out += d.toString() })

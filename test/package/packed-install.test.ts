@@ -19,9 +19,13 @@ const manifest = require('../../package.json') as { name: string; version: strin
 
 interface Result { readonly code: number; readonly stdout: string; readonly stderr: string }
 
+// Without the tests' compile cache (vitest.config.ts): everything here runs from fresh temporary folders,
+// which would only add entries to it, run after run.
+const { NODE_COMPILE_CACHE: _compileCache, ...env } = process.env
+
 function sh(cmd: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { ...env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })
     })
   })

@@ -210,13 +210,8 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
   }
   const file = writePid(home, record)
   const profiles = [...new Set(proxy.stats().endpoints.map((e) => e.connector_profile))].join('/')
-  process.stdout.write(
-    `qcc-lab proxy listening on ${proxy.url} (pid ${process.pid}; cluster ${cluster.name}: ${cluster.endpoints.length} endpoint(s), connector ${profiles}${cluster.compat.length > 0 ? `, compat ${cluster.compat.join(',')}` : ''})\n` +
-      `  export ANTHROPIC_BASE_URL=${proxy.url}\n  export ANTHROPIC_API_KEY=proxy-managed\n` +
-      `  stats: ${proxy.url}/__qcc__/stats · stop: Ctrl-C or qcc-lab proxy stop --port ${proxy.port}\n`,
-  )
-
-  await new Promise<void>((resolve) => {
+  // Stop on a signal from before the line that says it listens: a supervisor may send one as soon as it reads it.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) {
@@ -235,6 +230,13 @@ export async function proxyStart(flags: StartFlags): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
     process.once('SIGTERM', () => stop('SIGTERM'))
   })
+  process.stdout.write(
+    `qcc-lab proxy listening on ${proxy.url} (pid ${process.pid}; cluster ${cluster.name}: ${cluster.endpoints.length} endpoint(s), connector ${profiles}${cluster.compat.length > 0 ? `, compat ${cluster.compat.join(',')}` : ''})\n` +
+      `  export ANTHROPIC_BASE_URL=${proxy.url}\n  export ANTHROPIC_API_KEY=proxy-managed\n` +
+      `  stats: ${proxy.url}/__qcc__/stats · stop: Ctrl-C or qcc-lab proxy stop --port ${proxy.port}\n`,
+  )
+
+  await stopped
   return 0
 }
 

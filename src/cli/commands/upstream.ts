@@ -47,8 +47,8 @@ export async function upstreamStart(flags: { host: string; port: number; tls?: b
     if (code === 'EACCES') throw new QccLabError('PORT_DENIED', `Failed to start the fake upstream: not allowed to listen on ${flags.host}:${flags.port} (EACCES; ports below 1024 need privileges). Pick another --port.`)
     throw err
   }
-  process.stdout.write(`qcc-lab fake upstream "${flags.name}" listening on ${up.url}${tls ? ' (self-signed certificate)' : ''}${faults.length > 0 ? `; faults: ${(flags.fault ?? []).join(' ')}` : ''}\n`)
-  await new Promise<void>((resolve) => {
+  // Stop on a signal from before the line that says it listens: a supervisor may send one as soon as it reads it.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       up.close().finally(() => {
         const s = up.ledger.summary()
@@ -59,6 +59,8 @@ export async function upstreamStart(flags: { host: string; port: number; tls?: b
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  process.stdout.write(`qcc-lab fake upstream "${flags.name}" listening on ${up.url}${tls ? ' (self-signed certificate)' : ''}${faults.length > 0 ? `; faults: ${(flags.fault ?? []).join(' ')}` : ''}\n`)
+  await stopped
   return 0
 }
 

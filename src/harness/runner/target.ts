@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { closest } from '../gate/expectation.ts'
-import { freePort } from '../../shared/ports.ts'
+import { portForChild } from '../../shared/ports.ts'
 import { endpointId } from '../../proxy/config.ts'
 
 export interface TargetEndpoint {
@@ -317,7 +317,7 @@ export async function startTargetProcess(options: StartTargetOptions): Promise<T
       writeFileSync(f, text, { mode: 0o600 })
       chmodSync(f, 0o600)
     }
-    port = await freePort()
+    port = await portForChild()
     const fd = openSync(logFile, 'a')
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
