@@ -61,6 +61,11 @@ export interface FigureChange {
 export interface Comparison {
   readonly schema: typeof compareReportSchema
   readonly thresholdPct: number
+  /**
+   * A configuration's change counts beyond thresholdPct and this many times its noise (NOISE_FACTOR).
+   * Absent from comparisons written before it existed, which judged at 1×.
+   */
+  readonly noiseFactor?: number
   readonly gateFigures: readonly ComparedFigure[]
   /** Configurations compared: those both reports have. */
   readonly compared: number
@@ -141,8 +146,8 @@ function cpuChange(b: BenchResult, h: BenchResult, thresholdPct: number): (Pick<
     ? { changeVsUpstreamPct: percent(hu / bu - 1), noiseVsUpstreamPct: percent(Math.max(relativeSpread(values(b, roundCpuOverUpstream)), relativeSpread(values(h, roundCpuOverUpstream)))) }
     : undefined
   const judge = (dir: 1 | -1): boolean => relative
-    ? dir * relative.changeVsUpstreamPct > Math.max(thresholdPct, relative.noiseVsUpstreamPct) && dir * changePct > thresholdPct
-    : dir * changePct > Math.max(thresholdPct, noisePct)
+    ? beyond(dir * relative.changeVsUpstreamPct, thresholdPct, relative.noiseVsUpstreamPct) && dir * changePct > thresholdPct
+    : beyond(dir * changePct, thresholdPct, noisePct)
   return { id: b.id, figure: 'cpuUsPerRequest', base: round3(bv), head: round3(hv), changePct, noisePct, ...relative, worse: judge(1), improvement: judge(-1) }
 }
 
@@ -173,6 +178,21 @@ export interface CpuAggregate {
  * same code, the aggregate of two runs differed by at most 5.3 %; a +10 % CPU injection moved it 6.2-14 %.
  */
 export const DEFAULT_CPU_THRESHOLD_PCT = 6
+
+/**
+ * How many times a configuration's spread (max − min over its rounds, the larger of the two reports') a
+ * change must exceed to count. The spread measures the noise inside one run; whole runs also differ
+ * (measured: in one run of ten, one configuration's proxy ÷ upstream CPU sat 17-30 % above the other
+ * nine while its own rounds spread 17 %). With 1× the spread, 6 of 90 same-code pairs of a second
+ * series exited 1; 1.5× is the smallest multiple with none in the 180 same-code pairs of both series
+ * (bench/README.md, "The CPU gate and the node floor").
+ */
+export const NOISE_FACTOR = 1.5
+
+/** Beyond `thresholdPct` and NOISE_FACTOR times the spread `spreadPct`, in the direction `change` has. */
+function beyond(change: number, thresholdPct: number, spreadPct: number): boolean {
+  return change > Math.max(thresholdPct, NOISE_FACTOR * spreadPct)
+}
 
 /** Beyond this (percent) the upstream's own CPU per request moved between the runs: the machine changed. */
 export const UPSTREAM_DRIFT_PCT = 10
@@ -482,8 +502,8 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       // slows direct too; that is drift), and the raw change must still pass the threshold (a proxy that
       // did not move is not worse because direct got faster). Without direct: the raw change and noise.
       const judge = (dir: 1 | -1): boolean => relative
-        ? dir * sign * relative.changePct > Math.max(thresholdPct, relative.noisePct) && dir * sign * changePct > thresholdPct
-        : dir * sign * changePct > Math.max(thresholdPct, noisePct)
+        ? beyond(dir * sign * relative.changePct, thresholdPct, relative.noisePct) && dir * sign * changePct > thresholdPct
+        : beyond(dir * sign * changePct, thresholdPct, noisePct)
       const worse = judge(1)
       const better_ = judge(-1)
       changes.push({
@@ -501,6 +521,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
   return {
     schema: compareReportSchema,
     thresholdPct,
+    noiseFactor: NOISE_FACTOR,
     gateFigures,
     compared: common.length,
     intersection,

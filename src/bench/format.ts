@@ -80,13 +80,16 @@ function relativeChange(x: Comparison['changes'][number]): string {
   return '–'
 }
 
+/** `1.5 × ` before "the spread", or nothing for a comparison judged at 1×. */
+const factor = (c: Comparison): string => ((c.noiseFactor ?? 1) === 1 ? '' : `${c.noiseFactor} × `)
+
 export function formatComparison(c: Comparison, verbose: boolean): string {
   const shown = c.changes.filter((x) => verbose || x.worse || x.improvement || x.drift)
   const out = [
     ...(c.intersection ? [`--intersection: compared the ${c.compared} configuration(s) both reports have; left out ${c.leftOut} (${c.onlyInBase.length} only in base, ${c.onlyInHead.length} only in head).`] : []),
     `Compared ${c.compared} configurations; gating figures: ${c.gateFigures.join(', ')}. A proxy configuration's change counts when,`,
-    `relative to the same run's direct, it is beyond ${c.thresholdPct}% and beyond the run-to-run spread of that ratio, and the raw change is beyond ${c.thresholdPct}% too.`,
-    `CPU per request (cpuUsPerRequest) is the proxy's own: one configuration's counts beyond ${c.thresholdPct}% and its rounds' spread; over all of them, beyond ${c.cpu?.thresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT}% and twice the standard error.`,
+    `relative to the same run's direct, it is beyond ${c.thresholdPct}% and beyond ${factor(c)}the spread of that ratio over the rounds (noise), and the raw change is beyond ${c.thresholdPct}% too.`,
+    `CPU per request (cpuUsPerRequest) is the proxy's own: one configuration's counts beyond ${c.thresholdPct}% and ${factor(c)}its rounds' spread; over all of them, beyond ${c.cpu?.thresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT}% and twice the standard error.`,
     'direct itself never gates: when it moves, the machine did (drift).',
   ]
   if (shown.length > 0) {

@@ -87,6 +87,7 @@ const figure = z.enum(Object.keys(comparedFigures) as [keyof typeof comparedFigu
 const compareFileSchema = z.looseObject({
   schema: z.literal(compareReportSchema),
   thresholdPct: count,
+  noiseFactor: num.optional(),
   gateFigures: z.array(figure),
   compared: count,
   intersection: z.boolean(),

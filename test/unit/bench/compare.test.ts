@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { median, relativeSpread, ratio } from '../../../src/bench/stats.ts'
-import { asBenchReport, compareReports, roundRatioSpread } from '../../../src/bench/compare.ts'
+import { asBenchReport, compareReports, NOISE_FACTOR, roundRatioSpread } from '../../../src/bench/compare.ts'
 import { QccLabError } from '../../../src/shared/errors.ts'
 import type { BenchReport, BenchResult, RoundFigures } from '../../../src/bench/types.ts'
 
@@ -74,9 +74,19 @@ describe('compareReports', () => {
   })
 
   it('does not flag a change beyond the noise but under the threshold', () => {
-    const head = report([result('a', [940, 950, 960]), result('b', [500, 510, 520])]) // -5 %, spread 2 %
-    expect(compareReports(base, head, 10).regressions).toBe(0)
+    const head = report([result('a', [890, 900, 910]), result('b', [500, 510, 520])]) // -10 %, spread 2 % (base 4 %)
+    expect(compareReports(base, head, 12).regressions).toBe(0)
     expect(compareReports(base, head, 3).regressions).toBe(1)
+  })
+
+  it(`counts a change only beyond NOISE_FACTOR (${NOISE_FACTOR}) times the larger spread, not beyond the spread alone`, () => {
+    // base a: spread 4 %. -5 % is beyond 1× that and the threshold, not beyond 1.5×; -7 % is beyond both.
+    const within = compareReports(base, report([result('a', [940, 950, 960]), result('b', [500, 510, 520])]), 3)
+    expect(within.regressions).toBe(0)
+    expect(within.noiseFactor).toBe(1.5)
+    expect(within.changes.find((x) => x.id === 'a' && x.figure === 'rps')).toMatchObject({ changePct: -5, noisePct: 4, worse: false })
+    const beyond = compareReports(base, report([result('a', [920, 930, 940]), result('b', [500, 510, 520])]), 3)
+    expect(beyond.changes.find((x) => x.id === 'a' && x.figure === 'rps')).toMatchObject({ changePct: -7, worse: true, regression: true })
   })
 
   it('treats latency as lower-is-better, and gates on p99 only when asked', () => {
