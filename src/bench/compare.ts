@@ -39,7 +39,7 @@ export interface FigureChange {
   /** The same, of the per-round ratios to direct (rounds are aligned: round r of both ran in the same pass), in percent. */
   readonly noiseVsDirectPct?: number
   /**
-   * cpuUsPerRequest only: the change of the proxy's CPU over the upstream's, pooled over the rounds, in
+   * cpuUsPerRequest only: the change of the proxy's CPU over the upstream's (the median over the rounds), in
    * percent. Both processes serve the very same requests in the same round, so what the machine does
    * to CPU per request (a busier or slower machine: less batching, more cache misses, steal) moves both
    * and divides out. Absent when a report lacks the upstream's CPU.
@@ -112,17 +112,20 @@ function roundCpuOverUpstream(round: RoundFigures): number | undefined {
   return round.proxyCpuCores !== undefined && round.upstreamCpuCores !== undefined && round.upstreamCpuCores > 0 ? round.proxyCpuCores / round.upstreamCpuCores : undefined
 }
 
-/** The proxy's CPU over the upstream's over all rounds (each round weighted by its length); undefined unless every round has both. */
-function pooledCpuOverUpstream(result: BenchResult): number | undefined {
-  let proxy = 0
-  let upstream = 0
+/**
+ * The median over the rounds of the proxy's CPU over the upstream's; undefined unless every round has
+ * both. The median, not the ratio pooled over the rounds: one disturbed round moves a pooled ratio and
+ * not the median (measured over three series of ten same-code runs: with the pooled ratio one
+ * configuration's change exceeded 1.5x its spread in 1 of 270 same-code pairs, with the median in none).
+ */
+function cpuOverUpstream(result: BenchResult): number | undefined {
+  const ratios: number[] = []
   for (const r of result.rounds) {
-    if (roundCpuOverUpstream(r) === undefined || !(r.rps > 0)) return undefined
-    const seconds = r.requests / r.rps
-    proxy += r.proxyCpuCores! * seconds
-    upstream += r.upstreamCpuCores! * seconds
+    const v = roundCpuOverUpstream(r)
+    if (v === undefined) return undefined
+    ratios.push(v)
   }
-  return upstream > 0 ? proxy / upstream : undefined
+  return ratios.length > 0 ? median(ratios) : undefined
 }
 
 /**
@@ -140,8 +143,8 @@ function cpuChange(b: BenchResult, h: BenchResult, thresholdPct: number): (Pick<
   const values = (x: BenchResult, f: (r: RoundFigures) => number | undefined): number[] => x.rounds.map(f).filter((v) => v !== undefined)
   const changePct = percent((hv - bv) / bv)
   const noisePct = percent(Math.max(relativeSpread(values(b, roundCpuUs)), relativeSpread(values(h, roundCpuUs))))
-  const bu = pooledCpuOverUpstream(b)
-  const hu = pooledCpuOverUpstream(h)
+  const bu = cpuOverUpstream(b)
+  const hu = cpuOverUpstream(h)
   const relative = bu !== undefined && hu !== undefined && bu > 0
     ? { changeVsUpstreamPct: percent(hu / bu - 1), noiseVsUpstreamPct: percent(Math.max(relativeSpread(values(b, roundCpuOverUpstream)), relativeSpread(values(h, roundCpuOverUpstream)))) }
     : undefined
@@ -197,7 +200,16 @@ function beyond(change: number, thresholdPct: number, spreadPct: number): boolea
 /** Beyond this (percent) the upstream's own CPU per request moved between the runs: the machine changed. */
 export const UPSTREAM_DRIFT_PCT = 10
 
-function cpuAggregate(changes: readonly FigureChange[], thresholdPct: number, gates: boolean): CpuAggregate | undefined {
+/**
+ * Beyond this (percent) the upstream's own CPU per request moved more than between any two quiet runs of
+ * the same code (at most 16 % in 270 same-code pairs, bench/README.md): the upstream itself may have
+ * changed (another qcc-lab version), and a rise of the proxy's CPU relative to it counts only if the
+ * proxy's own CPU rose too. Below it no such guard: a machine that got faster for both processes hid a
+ * +10 % injection from it twice in 10 pairs (raw -0.5 % and -5 %, relative +11 % and +7 %).
+ */
+export const UPSTREAM_CHANGED_PCT = 20
+
+function cpuAggregate(changes: readonly FigureChange[], thresholdPct: number, gates: boolean, upstreamChangePct: number | undefined): CpuAggregate | undefined {
   // Each configuration's change relative to the upstream where both reports have its CPU, else the raw one.
   const usable = changes.filter((c) => c.base > 0 && c.head > 0)
   if (usable.length < 2) return undefined
@@ -208,10 +220,12 @@ function cpuAggregate(changes: readonly FigureChange[], thresholdPct: number, ga
   const noisePct = percent(Math.exp((2 * sd) / Math.sqrt(logs.length)) - 1)
   const rawChangePct = percent(Math.exp(usable.reduce((a, c) => a + Math.log(c.head / c.base), 0) / usable.length) - 1)
   const limit = Math.max(thresholdPct, noisePct)
-  // Relative to the upstream beyond the threshold and the noise, and the proxy's own CPU up at all (one
-  // whose CPU did not rise is not worse because the upstream got cheaper); and the mirror for better.
-  const worse = changePct > limit && rawChangePct > 0
-  const improvement = -changePct > limit && rawChangePct < 0
+  // Relative to the upstream beyond the threshold and the noise; where the upstream itself may have
+  // changed (UPSTREAM_CHANGED_PCT), the proxy's own CPU up at all too (one whose CPU did not rise is not
+  // worse because the upstream got cheaper); and the mirror for better.
+  const guarded = upstreamChangePct !== undefined && Math.abs(upstreamChangePct) > UPSTREAM_CHANGED_PCT
+  const worse = changePct > limit && (!guarded || rawChangePct > 0)
+  const improvement = -changePct > limit && (!guarded || rawChangePct < 0)
   return { configurations: logs.length, changePct, noisePct, rawChangePct, thresholdPct, regression: worse && gates, worse, improvement }
 }
 
@@ -246,7 +260,8 @@ function reportWarnings(name: string, report: BenchReport): string[] {
  * out much of that, not all: a run beside a test suite raised the upstream's CPU per request 42 % and
  * the proxy's over it still 12 % (bench/README.md).
  */
-function upstreamDriftWarning(base: BenchReport, head: BenchReport): string[] {
+/** How much the upstream's own CPU per request moved between the runs (geometric mean over the proxy configurations), in percent. */
+function upstreamCpuChange(base: BenchReport, head: BenchReport): number | undefined {
   const perRequest = (r: BenchResult): number | undefined => {
     let cpu = 0
     let requests = 0
@@ -265,9 +280,12 @@ function upstreamDriftWarning(base: BenchReport, head: BenchReport): string[] {
     const [bv, hv] = [perRequest(b), perRequest(h)]
     if (bv !== undefined && hv !== undefined && bv > 0 && hv > 0) logs.push(Math.log(hv / bv))
   }
-  if (logs.length === 0) return []
-  const change = percent(Math.exp(logs.reduce((a, c) => a + c, 0) / logs.length) - 1)
-  if (Math.abs(change) <= UPSTREAM_DRIFT_PCT) return []
+  if (logs.length === 0) return undefined
+  return percent(Math.exp(logs.reduce((a, c) => a + c, 0) / logs.length) - 1)
+}
+
+function upstreamDriftWarning(change: number | undefined): string[] {
+  if (change === undefined || Math.abs(change) <= UPSTREAM_DRIFT_PCT) return []
   return [`the upstream's own CPU per request moved ${change >= 0 ? '+' : ''}${change.toFixed(0)}% between the runs (the same fake upstream serving the same requests): the machine changed (another load on it?). The proxy's CPU is judged relative to the upstream's, which divides out much of that but not all; measure both on an equally quiet machine.`]
 }
 
@@ -517,7 +535,8 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     }
   }
   const gatedCpu = changes.filter((c) => c.figure === 'cpuUsPerRequest' && gatingTargets.has(targetOf(c.id)))
-  const cpu = cpuAggregate(gatedCpu, options.cpuThresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT, gateFigures.includes('cpuUsPerRequest'))
+  const upstreamChange = upstreamCpuChange(base, head)
+  const cpu = cpuAggregate(gatedCpu, options.cpuThresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT, gateFigures.includes('cpuUsPerRequest'), upstreamChange)
   return {
     schema: compareReportSchema,
     thresholdPct,
@@ -530,7 +549,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     onlyInHead,
     regressions: changes.filter((c) => c.regression).length + (cpu?.regression ? 1 : 0),
     ...(cpu ? { cpu } : {}),
-    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes), ...upstreamDriftWarning(base, head)],
+    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes), ...upstreamDriftWarning(upstreamChange)],
     changes,
   }
 }

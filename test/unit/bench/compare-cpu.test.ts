@@ -126,6 +126,14 @@ describe('compare: the proxy\'s CPU per request', () => {
       expect(c.warnings).toEqual([])
     })
 
+    it('catches +10 % when the machine got 10 % faster for both processes (the proxy\'s own CPU flat)', () => {
+      // As in two of ten injected pairs measured (raw -0.5 % and -5 %, relative +11 % and +7 %).
+      const c = compareReports(withUpstream(1, 1), withUpstream(0.99, 0.9), 10, ['rps', 'cpuUsPerRequest'])
+      expect(c.cpu).toMatchObject({ regression: true })
+      expect(c.cpu!.changePct).toBeCloseTo(10, 6)
+      expect(c.cpu!.rawChangePct).toBeCloseTo(-1, 6)
+    })
+
     it('does not call the proxy worse when only the upstream got cheaper (its own CPU did not move)', () => {
       const c = compareReports(withUpstream(1, 1), withUpstream(1, 0.5), 10, ['rps', 'cpuUsPerRequest'])
       const perConfig = c.changes.filter((x) => x.figure === 'cpuUsPerRequest' && !x.id.endsWith('node-floor'))
