@@ -86,6 +86,24 @@ describe('the connection timeline', () => {
     expect(l.find((x) => x.mark === 'text')!.values).toEqual([expect.objectContaining({ lane: 'relay-a #1', text: 'idle 146 ms →' })])
   })
 
+  it('draws nothing on a lane it does not show, whatever the window (a lane outside the y domain is NaN in the SVG)', async () => {
+    const trace = staleVariant(true).trace
+    const lanesOf = (spec: unknown): { domain: string[]; used: string[] } => {
+      const l = (spec as { layer: Array<{ encoding?: { y?: { scale?: { domain?: string[] } } } }> }).layer
+      const domain = l.find((x) => x.encoding?.y?.scale?.domain)!.encoding!.y!.scale!.domain!
+      const used = layers(spec).flatMap((x) => x.values.flatMap((v) => [v.lane, v.lane2].filter((n): n is string => typeof n === 'string')))
+      return { domain, used }
+    }
+    // Zoom windows sliding over the drop and the retry, 0.05 ms apart: some start after connection #1 closed.
+    for (let t = 148; t <= 153; t += 0.05) {
+      const spec = timelineSpec(trace, { window: [t, t + 0.5], idleLabels: true })
+      const { domain, used } = lanesOf(spec)
+      expect(used.filter((lane) => !domain.includes(lane)), `window [${t.toFixed(2)}, ${(t + 0.5).toFixed(2)}]`).toEqual([])
+    }
+    const svg = await renderChart(timelineSpec(trace, { window: [152.55, 153], idleLabels: true }))
+    expect(svg).not.toMatch(/NaN/)
+  })
+
   it('points the overview at the first drop, else at the first client failure', () => {
     expect(firstFailure(staleVariant(false).trace)).toEqual({ atMs: 150.4, lane: 'relay-a #1', requestId: 'r2' })
     const noDrop = staleVariant(false).trace

@@ -139,12 +139,18 @@ export function timelineSpec(trace: VariantTrace, options: TimelineOptions = {})
     add(proxyLaneOf(name), a.startMs, a.endMs, kind,
       `${a.requestId}: attempt ${a.attempt} → ${name}${name !== a.endpointId ? ` (${a.endpointId})` : ''}: ${a.outcome}${a.status !== undefined ? ` HTTP ${a.status}` : ''}${a.reused ? ' on a reused connection' : ' on a new connection'}${a.staleRetry ? ' (the retry on a fresh connection)' : ''}${a.error ? `\n"${a.error}"` : ''}\n${msExact(a.startMs)} → ${msExact(a.endMs)}`)
   }
+  // Every connection's lane, in order: a lane is shown when its connection was open in the window, or when
+  // anything drawn is on it (an arrival or a request sent again can be timed just past its connection's
+  // recorded close; a lane left out of the y domain would be drawn at NaN).
+  const connectionLanes: string[] = []
+  const openInWindow = new Set<string>()
   for (const u of trace.upstreams) {
     for (const c of u.connections) {
       const closeMs = c.closeMs ?? end
-      if (!inWindow(c.openMs, closeMs)) continue
       const lane = laneOf(u.name, c.id)
-      lanes.push(lane)
+      connectionLanes.push(lane)
+      if (!inWindow(c.openMs, closeMs)) continue
+      openInWindow.add(lane)
       lines.push({ lane, from: clip(c.openMs), to: clip(closeMs) })
       if (c.serverClose && inWindow(c.serverClose.atMs, c.serverClose.atMs)) {
         const kind = c.serverClose.kind
@@ -181,7 +187,7 @@ export function timelineSpec(trace: VariantTrace, options: TimelineOptions = {})
       const lane = laneOf(prev.upstream, prev.connectionId)
       const lane2 = laneOf(next.upstream, next.connectionId)
       retries.push({
-        lane, lane2, from: clip(x), to: clip(next.atMs), shape: lanes.indexOf(lane2) >= lanes.indexOf(lane) ? 'triangle-down' : 'triangle-up',
+        lane, lane2, from: clip(x), to: clip(next.atMs),
         tip: `${id} sent again after ${prev.outcome === 'answered' ? `HTTP ${prev.status ?? '?'}` : prev.outcome}: to ${next.upstream} connection #${next.connectionId}${next.index === 0 ? ' (a fresh connection)' : ' (a reused connection)'} at ${msExact(next.atMs)}`,
       })
     }
@@ -189,6 +195,9 @@ export function timelineSpec(trace: VariantTrace, options: TimelineOptions = {})
 
   const kinds = Object.values(barKinds)
   const color = { field: 'kind', type: 'nominal' as const, scale: { domain: kinds.map((k) => k.label), range: kinds.map((k) => k.color) }, legend: { title: 'request', orient: 'bottom' as const, columns: 4, symbolType: 'square', labelLimit: 400 } }
+  const drawn = new Set<unknown>([...bars.map((b) => b.lane), ...[...markers, ...idle].map((d) => d.lane), ...retries.flatMap((r) => [r.lane, r.lane2])])
+  for (const lane of connectionLanes) if (openInWindow.has(lane) || drawn.has(lane)) lanes.push(lane)
+  for (const r of retries) r.shape = lanes.indexOf(r.lane2 as string) >= lanes.indexOf(r.lane as string) ? 'triangle-down' : 'triangle-up'
   const step = Math.max(4, Math.min(22, Math.floor(560 / lanes.length)))
   const y = { field: 'lane', type: 'nominal' as const, scale: { domain: lanes }, axis: { title: null, labelLimit: 140, labelOverlap: true, labelFontSize: step < 10 ? 8 : 11 }, sort: null }
   const x = { field: 'from', type: 'quantitative' as const, scale: { domain: [from, to], nice: false, zero: false }, axis: axisMs }
