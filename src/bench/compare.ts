@@ -185,10 +185,11 @@ export const DEFAULT_CPU_THRESHOLD_PCT = 6
 /**
  * How many times a configuration's spread (max − min over its rounds, the larger of the two reports') a
  * change must exceed to count. The spread measures the noise inside one run; whole runs also differ
- * (measured: in one run of ten, one configuration's proxy ÷ upstream CPU sat 17-30 % above the other
- * nine while its own rounds spread 17 %). With 1× the spread, 6 of 90 same-code pairs of a second
- * series exited 1; 1.5× is the smallest multiple with none in the 180 same-code pairs of both series
- * (bench/README.md, "The CPU gate and the node floor").
+ * (measured: in one run of ten, one configuration's CPU per request sat 22-30 % above three other runs'
+ * in all five rounds, 17 % relative to the upstream, while its rounds spread 17 %). With 1× the spread,
+ * 6 of 90 same-code pairs of a second series exited 1; 1.5× is the smallest multiple with none in the
+ * 180 same-code pairs of the first two series; a third and a fourth series: bench/README.md, "The CPU
+ * gate and the node floor".
  */
 export const NOISE_FACTOR = 1.5
 
