@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { raceCloseScenario } from '../helpers/race-scenario.ts'
 
 const bin = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 let dir: string
@@ -25,24 +26,10 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
  * A quick scenario: race-close on every reused connection, 6 back-to-back requests. With naive keep-alive
  * every second request fails (reused → dropped; the next one opens a new connection), so 3 of 6.
  */
-const quick = (expectNaive: string) => `
-description: quick CLI scenario
-upstreams:
-  - name: relay
-    faults:
-      - kind: race-close
-proxy:
-  attempts: { max: 1 }
-workload:
-  requests: 6
-variants:
-  - name: naive
-    connector: naive-keepalive
-    expect: ["${expectNaive}"]
-  - name: tuned
-    connector: tuned-keepalive
-    expect: ["failures.total == 0"]
-`
+const quick = (expectNaive: string): string => raceCloseScenario('quick CLI scenario', [
+  { name: 'naive', connector: 'naive-keepalive', expect: [expectNaive] },
+  { name: 'tuned', connector: 'tuned-keepalive', expect: ['failures.total == 0'] },
+])
 
 async function scenarioFile(name: string, text: string): Promise<string> {
   const file = path.join(dir, name)

@@ -11,32 +11,17 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { bin, qccLabCommand, runCli } from '../helpers/cli.ts'
+import { raceCloseScenario } from '../helpers/race-scenario.ts'
 
 let dir: string
 const file = (name: string): string => path.join(dir, `${name}.yaml`)
 
 /** A relay that closes every reused connection as a request arrives: each variant's counts differ. */
-const race = `
-description: three connectors against a relay that closes every reused connection as a request arrives
-upstreams:
-  - name: relay
-    faults:
-      - kind: race-close
-proxy:
-  attempts: { max: 1 }
-workload:
-  requests: 6
-variants:
-  - name: naive
-    connector: naive-keepalive
-    expect: ["attempts.staleSocket == 3", "failures.total == 3"]
-  - name: tuned
-    connector: tuned-keepalive
-    expect: ["attempts.retried == 3", "failures.total == 0"]
-  - name: force-close
-    connector: force-close
-    expect: ["upstream.connections == requests"]
-`
+const race = raceCloseScenario('three connectors against a relay that closes every reused connection as a request arrives', [
+  { name: 'naive', connector: 'naive-keepalive', expect: ['attempts.staleSocket == 3', 'failures.total == 3'] },
+  { name: 'tuned', connector: 'tuned-keepalive', expect: ['attempts.retried == 3', 'failures.total == 0'] },
+  { name: 'force-close', connector: 'force-close', expect: ['upstream.connections == requests'] },
+])
 
 /**
  * The first variant is slow on purpose: its client waits out the relay's 2 s silence, while the second

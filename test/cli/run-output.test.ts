@@ -8,39 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { progressPrinter } from '../../src/cli/commands/run.ts'
+import { progressHarness } from '../helpers/progress-harness.ts'
 import type { RunEvent } from '../../src/harness/runner/run-scenario.ts'
 import { runCli } from '../helpers/cli.ts'
+import { raceCloseScenario } from '../helpers/race-scenario.ts'
 
 const plain = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '')
 
-/** A stream that records what was written, and repeating timers driven by hand on a fake clock. */
-function harness(isTTY: boolean, columns?: number) {
-  const chunks: string[] = []
-  let now = 0
-  const timers: Array<{ fn: () => void; ms: number; next: number; cancelled: boolean }> = []
-  const printer = progressPrinter({ write: (t: string) => chunks.push(t), isTTY, columns }, {
-    now: () => now,
-    every: (fn, ms) => {
-      const t = { fn, ms, next: now + ms, cancelled: false }
-      timers.push(t)
-      return () => { t.cancelled = true }
-    },
-  })
-  /** Moves the clock to `to` ms, firing each timer that falls due on the way, in order. */
-  const advance = (to: number): void => {
-    for (;;) {
-      const due = timers.filter((t) => !t.cancelled && t.next <= to).sort((a, b) => a.next - b.next)[0]
-      if (!due) break
-      now = due.next
-      due.next += due.ms
-      due.fn()
-    }
-    now = to
-  }
-  const take = (): string[] => chunks.splice(0)
-  return { printer, advance, take, active: () => timers.filter((t) => !t.cancelled).length }
-}
+const harness = progressHarness
 
 const start = (expectedMs: number): RunEvent => ({ type: 'variant-start', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', repeat: 0, expectedMs })
 const progress = (done: number): RunEvent => ({ type: 'progress', scenario: 'breaker-recovery', variant: 'tuned-keepalive-known-idle', repeat: 0, done, total: 10 })
@@ -153,24 +128,10 @@ variants:
 
   it('lays out for COLUMNS, and labels the --repeat counts as runs held', async () => {
     const file = path.join(dir, 'repeat.yaml')
-    await writeFile(file, `
-description: a relay that closes every reused connection as a request arrives
-upstreams:
-  - name: relay
-    faults:
-      - kind: race-close
-proxy:
-  attempts: { max: 1 }
-workload:
-  requests: 6
-variants:
-  - name: naive
-    connector: naive-keepalive
-    expect: ["attempts.staleSocket >= 1", "failures.total == 0"]
-  - name: tuned
-    connector: tuned-keepalive
-    expect: ["failures.total == 0"]
-`)
+    await writeFile(file, raceCloseScenario('a relay that closes every reused connection as a request arrives', [
+      { name: 'naive', connector: 'naive-keepalive', expect: ['attempts.staleSocket >= 1', 'failures.total == 0'] },
+      { name: 'tuned', connector: 'tuned-keepalive', expect: ['failures.total == 0'] },
+    ]))
     const r = await runCli(['run', file, '--repeat', '2', '--no-progress'], { timeoutMs: 60_000, env: { COLUMNS: '200' } })
     expect(r.code).toBe(1)
     // A failed run's table is printed, full width.

@@ -4,35 +4,10 @@
  * piped, every line names its variant (and its run, with --repeat), each variant with its own 5 s lines.
  */
 import { describe, expect, it } from 'vitest'
-import { progressPrinter } from '../../src/cli/commands/run.ts'
+import { progressHarness } from '../helpers/progress-harness.ts'
 import type { RunEvent } from '../../src/harness/runner/run-scenario.ts'
 
-/** A stream that records what was written, and repeating timers driven by hand on a fake clock. */
-function harness(isTTY: boolean, columns?: number) {
-  const chunks: string[] = []
-  let now = 0
-  const timers: Array<{ fn: () => void; ms: number; next: number; cancelled: boolean }> = []
-  const printer = progressPrinter({ write: (t: string) => chunks.push(t), isTTY, columns }, {
-    now: () => now,
-    every: (fn, ms) => {
-      const t = { fn, ms, next: now + ms, cancelled: false }
-      timers.push(t)
-      return () => { t.cancelled = true }
-    },
-  })
-  const advance = (to: number): void => {
-    for (;;) {
-      const due = timers.filter((t) => !t.cancelled && t.next <= to).sort((a, b) => a.next - b.next)[0]
-      if (!due) break
-      now = due.next
-      due.next += due.ms
-      due.fn()
-    }
-    now = to
-  }
-  const take = (): string[] => chunks.splice(0)
-  return { printer, advance, take, active: () => timers.filter((t) => !t.cancelled).length }
-}
+const harness = progressHarness
 
 const start = (scenario: string, variant: string, expectedMs = 0, repeat = 0): RunEvent => ({ type: 'variant-start', scenario, variant, repeat, expectedMs })
 const progress = (scenario: string, variant: string, done: number, repeat = 0): RunEvent => ({ type: 'progress', scenario, variant, repeat, done, total: 40 })
