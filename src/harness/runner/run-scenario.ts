@@ -22,6 +22,7 @@ import { startProxy } from '../../proxy/server.ts'
 import { resolveConnector, type ConnectorSelection } from '../../proxy/connector/profiles.ts'
 import type { StrategyName } from '../../proxy/balancer/index.ts'
 import { runWorkload } from '../workload/run-workload.ts'
+import { warmUp } from './warm-up.ts'
 import { startTargetProcess, TargetStartError, type QccLayout } from './target.ts'
 import type { TargetProfile } from './target-profile.ts'
 import { collectProxyEvents } from '../report/collect.ts'
@@ -282,6 +283,8 @@ export function estimatedDurationMs(scenario: Scenario, variant: Variant, target
 
 /** Runs one variant: upstreams → proxy (or the target) → workload → record. Everything started is stopped. */
 async function recordVariant(scenario: Scenario, variant: Variant, options: RunOptions): Promise<VariantRecord> {
+  // Once per process, before the first timeline (warm-up.ts): no timeline starts in a cold process.
+  await warmUp()
   const target = options.target
   const seed = options.seed ?? scenario.seed
   const repeat = options.repeat ?? 0
