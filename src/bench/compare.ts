@@ -53,7 +53,7 @@ export interface FigureChange {
   readonly worse: boolean
   /** Better beyond the threshold and the noise. */
   readonly improvement: boolean
-  /** `direct` moved (either way) beyond the threshold and its noise: the machine changed between the runs; never gates. */
+  /** `direct` moved (either way) beyond the threshold and its noise (1×, not NOISE_FACTOR): the machine changed between the runs; never gates. */
   readonly drift: boolean
 }
 
@@ -193,9 +193,12 @@ export const DEFAULT_CPU_THRESHOLD_PCT = 6
  */
 export const NOISE_FACTOR = 1.5
 
-/** Beyond `thresholdPct` and NOISE_FACTOR times the spread `spreadPct`, in the direction `change` has. */
-function beyond(change: number, thresholdPct: number, spreadPct: number): boolean {
-  return change > Math.max(thresholdPct, NOISE_FACTOR * spreadPct)
+/**
+ * Beyond `thresholdPct` and `factor` (NOISE_FACTOR unless said) times the spread `spreadPct`, in the
+ * direction `change` has. Direct's drift is judged at 1×: it only says the machine moved, and should.
+ */
+function beyond(change: number, thresholdPct: number, spreadPct: number, factor = NOISE_FACTOR): boolean {
+  return change > Math.max(thresholdPct, factor * spreadPct)
 }
 
 /** Beyond this (percent) the upstream's own CPU per request moved between the runs: the machine changed. */
@@ -253,14 +256,6 @@ function reportWarnings(name: string, report: BenchReport): string[] {
   return out
 }
 
-/** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
-/**
- * One line when the upstream's CPU per request moved between the runs, over all proxy configurations:
- * the same fake upstream code serving the same requests got cheaper or dearer, so the machine did
- * (another load on it, a slower CPU). The proxy's CPU is judged relative to the upstream's, which takes
- * out much of that, not all: a run beside a test suite raised the upstream's CPU per request 42 % and
- * the proxy's over it still 12 % (bench/README.md).
- */
 /** How much the upstream's own CPU per request moved between the runs (geometric mean over the proxy configurations), in percent. */
 function upstreamCpuChange(base: BenchReport, head: BenchReport): number | undefined {
   const perRequest = (r: BenchResult): number | undefined => {
@@ -285,11 +280,19 @@ function upstreamCpuChange(base: BenchReport, head: BenchReport): number | undef
   return percent(Math.exp(logs.reduce((a, c) => a + c, 0) / logs.length) - 1)
 }
 
+/**
+ * One line when the upstream's CPU per request moved between the runs, over all proxy configurations:
+ * the same fake upstream code serving the same requests got cheaper or dearer, so the machine did
+ * (another load on it, a slower CPU). The proxy's CPU is judged relative to the upstream's, which takes
+ * out much of that, not all: a run beside a test suite raised the upstream's CPU per request 42 % and
+ * the proxy's over it still 12 % (bench/README.md).
+ */
 function upstreamDriftWarning(change: number | undefined): string[] {
   if (change === undefined || Math.abs(change) <= UPSTREAM_DRIFT_PCT) return []
   return [`the upstream's own CPU per request moved ${change >= 0 ? '+' : ''}${change.toFixed(0)}% between the runs (the same fake upstream serving the same requests): the machine changed (another load on it?). The proxy's CPU is judged relative to the upstream's, which divides out much of that but not all; measure both on an equally quiet machine.`]
 }
 
+/** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
 function driftWarning(changes: readonly FigureChange[]): string[] {
   const moved = changes.filter((c) => c.drift && c.figure === 'rps')
   if (moved.length === 0) return []
@@ -522,7 +525,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       // did not move is not worse because direct got faster). Without direct: the raw change and noise.
       const judge = (dir: 1 | -1): boolean => relative
         ? beyond(dir * sign * relative.changePct, thresholdPct, relative.noisePct) && dir * sign * changePct > thresholdPct
-        : beyond(dir * sign * changePct, thresholdPct, noisePct)
+        : beyond(dir * sign * changePct, thresholdPct, noisePct, isDirect ? 1 : NOISE_FACTOR)
       const worse = judge(1)
       const better_ = judge(-1)
       changes.push({

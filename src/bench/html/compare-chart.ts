@@ -33,13 +33,15 @@ export function judged(c: FigureChange): { readonly worsePct: number; readonly n
 export function compareSpec(comparison: Comparison, options: { readonly width?: number } = {}): TopLevelSpec {
   // The grey band is what a change must pass: the noise times the factor the comparison judged with.
   const k = comparison.noiseFactor ?? 1
+  // direct's drift is judged at 1× (compare.ts).
+  const f = (c: { readonly id: string }): number => (c.id.endsWith('/direct') ? 1 : k)
   const rows = comparison.changes.map((c) => {
     const j = judged(c)
     const verdict = verdictOf(c)
     return {
-      id: c.id, figure: c.figure, worse: j.worsePct, lo: -k * j.noisePct, hi: k * j.noisePct, verdict,
+      id: c.id, figure: c.figure, worse: j.worsePct, lo: -f(c) * j.noisePct, hi: f(c) * j.noisePct, verdict,
       label: verdict === 'REGRESSION' ? 'REGRESSION' : '',
-      tip: `${c.id} · ${c.figure}: ${c.base.toFixed(2)} → ${c.head.toFixed(2)} (${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%${j.vsDirect ? `; vs direct ${c.changeVsDirectPct! >= 0 ? '+' : ''}${c.changeVsDirectPct!.toFixed(1)}%` : ''})\nnoise ±${j.noisePct.toFixed(1)}%${k === 1 ? '' : ` (counts beyond ${k} × that)`}, threshold ${comparison.thresholdPct}% → ${verdict}`,
+      tip: `${c.id} · ${c.figure}: ${c.base.toFixed(2)} → ${c.head.toFixed(2)} (${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%${j.vsDirect ? `; vs direct ${c.changeVsDirectPct! >= 0 ? '+' : ''}${c.changeVsDirectPct!.toFixed(1)}%` : ''})\nnoise ±${j.noisePct.toFixed(1)}%${f(c) === 1 ? '' : ` (counts beyond ${f(c)} × that)`}, threshold ${comparison.thresholdPct}% → ${verdict}`,
     }
   })
   const ids = [...new Set(comparison.changes.map((c) => c.id))]

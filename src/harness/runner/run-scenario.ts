@@ -283,8 +283,10 @@ export function estimatedDurationMs(scenario: Scenario, variant: Variant, target
 
 /** Runs one variant: upstreams → proxy (or the target) → workload → record. Everything started is stopped. */
 async function recordVariant(scenario: Scenario, variant: Variant, options: RunOptions): Promise<VariantRecord> {
-  // Once per process, before the first timeline (warm-up.ts): no timeline starts in a cold process.
+  // Once per process, before the first timeline (warm-up.ts): no timeline starts in a cold process. An
+  // abort that came during it still keeps this variant from starting.
   await warmUp()
+  options.signal?.throwIfAborted()
   const target = options.target
   const seed = options.seed ?? scenario.seed
   const repeat = options.repeat ?? 0

@@ -134,6 +134,22 @@ describe('compare: the proxy\'s CPU per request', () => {
       expect(c.cpu!.rawChangePct).toBeCloseTo(-1, 6)
     })
 
+    it('calls the proxy better when its own CPU fell 10 % while the upstream stayed put', () => {
+      const c = compareReports(withUpstream(1, 1), withUpstream(0.9, 1), 10, ['rps', 'cpuUsPerRequest'])
+      expect(c.cpu).toMatchObject({ improvement: true, worse: false, regression: false })
+      expect(c.cpu!.changePct).toBeCloseTo(-10, 6)
+      expect(c.regressions).toBe(0)
+    })
+
+    it('catches +10 % relative to an upstream that moved -15 % (beyond the drift note, below the guard), and says the machine changed', () => {
+      // 1.1 × 0.85: the proxy's own CPU fell 6.5 % while relative to the upstream it rose 10 %.
+      const c = compareReports(withUpstream(1, 1), withUpstream(1.1 * 0.85, 0.85), 10, ['rps', 'cpuUsPerRequest'])
+      expect(c.cpu).toMatchObject({ regression: true })
+      expect(c.cpu!.changePct).toBeCloseTo(10, 6)
+      expect(c.cpu!.rawChangePct).toBeCloseTo(-6.5, 6)
+      expect(c.warnings).toEqual([expect.stringMatching(/^the upstream's own CPU per request moved -15% between the runs/)])
+    })
+
     it('does not call the proxy worse when only the upstream got cheaper (its own CPU did not move)', () => {
       const c = compareReports(withUpstream(1, 1), withUpstream(1, 0.5), 10, ['rps', 'cpuUsPerRequest'])
       const perConfig = c.changes.filter((x) => x.figure === 'cpuUsPerRequest' && !x.id.endsWith('node-floor'))
