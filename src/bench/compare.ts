@@ -292,6 +292,18 @@ function upstreamDriftWarning(change: number | undefined): string[] {
   return [`the upstream's own CPU per request moved ${change >= 0 ? '+' : ''}${change.toFixed(0)}% between the runs (the same fake upstream serving the same requests): the machine changed (another load on it?). The proxy's CPU is judged relative to the upstream's, which divides out much of that but not all; measure both on an equally quiet machine.`]
 }
 
+/**
+ * One line when CPU per request gates but some proxy configuration lacks it in a report (a report from
+ * before it was recorded, or a CPU read that failed): those configurations were not judged on CPU, and
+ * with fewer than two the aggregate is not taken at all. Said, so that a gate that read nothing does not
+ * pass in silence.
+ */
+function cpuCoverageWarning(gateFigures: readonly ComparedFigure[], withCpu: number, proxyConfigurations: number): string[] {
+  if (!gateFigures.includes('cpuUsPerRequest') || withCpu >= proxyConfigurations) return []
+  const aggregate = withCpu < 2 ? ' and the CPU over all configurations was not judged' : ''
+  return [`CPU per request gates, but only ${withCpu} of the ${proxyConfigurations} proxy configurations have it in both reports: the others were not judged on CPU${aggregate}. Measure both with a bench that records it (qcc-lab bench writes cpuUsPerRequest per round).`]
+}
+
 /** One line when direct's req/s moved between the runs: the verdicts are relative to a machine that changed. */
 function driftWarning(changes: readonly FigureChange[]): string[] {
   const moved = changes.filter((c) => c.drift && c.figure === 'rps')
@@ -541,6 +553,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
   const gatedCpu = changes.filter((c) => c.figure === 'cpuUsPerRequest' && gatingTargets.has(targetOf(c.id)))
   const upstreamChange = upstreamCpuChange(base, head)
   const cpu = cpuAggregate(gatedCpu, options.cpuThresholdPct ?? DEFAULT_CPU_THRESHOLD_PCT, gateFigures.includes('cpuUsPerRequest'), upstreamChange)
+  const proxyConfigurations = common.filter((r) => gatingTargets.has(r.target)).length
   return {
     schema: compareReportSchema,
     thresholdPct,
@@ -553,7 +566,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
     onlyInHead,
     regressions: changes.filter((c) => c.regression).length + (cpu?.regression ? 1 : 0),
     ...(cpu ? { cpu } : {}),
-    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes), ...upstreamDriftWarning(upstreamChange)],
+    warnings: [...reportWarnings('base', base), ...reportWarnings('head', head), ...driftWarning(changes), ...upstreamDriftWarning(upstreamChange), ...cpuCoverageWarning(gateFigures, gatedCpu.length, proxyConfigurations)],
     changes,
   }
 }

@@ -64,10 +64,6 @@ export function clientResponseHeaders(raw: ReadonlyArray<Buffer | string> | unde
   return out
 }
 
-export function isHopByHop(name: string): boolean {
-  return hopByHop.has(name)
-}
-
 /** Writes a whole buffered answer; its length is the body's, whatever the upstream's header said. */
 export function sendAnswer(res: ServerResponse, answer: BufferedAnswer): void {
   res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length })

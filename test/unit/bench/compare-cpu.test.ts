@@ -57,6 +57,15 @@ describe('compare: the proxy\'s CPU per request', () => {
     expect(pooledCpuUs(uneven)).toBeCloseTo((100 * 1000 + 50 * 3000) / 4000, 6)
   })
 
+  it('names the proxy configurations a report has no CPU for (a failed read), and judges the rest', () => {
+    const head = report(baseCpu)
+    const lost = { ...head, results: head.results.map((x) => (x.id === 'https/sse/c64/rtt0/tuned-keepalive' ? { ...x, rounds: x.rounds.map((q) => ({ ...q, cpuUsPerRequest: undefined, proxyCpuCores: undefined })), median: { ...x.median, cpuUsPerRequest: undefined } } : x)) }
+    const c = compareReports(report(baseCpu), lost, 10, ['rps', 'cpuUsPerRequest'])
+    expect(c.cpu).toMatchObject({ configurations: 11 })
+    expect(c.warnings).toEqual([expect.stringMatching(/^CPU per request gates, but only 11 of the 12 proxy configurations have it in both reports: the others were not judged on CPU\. /)])
+    expect(compareReports(report(baseCpu), lost, 10, ['rps']).warnings).toEqual([])
+  })
+
   it('passes two runs of the same code whose configurations differ by ±3 %', () => {
     const c = compareReports(report(baseCpu), report((g, t, i) => baseCpu(g, t, i) * jitter(g, t)), 10, ['rps', 'cpuUsPerRequest'])
     expect(c.cpu).toMatchObject({ configurations: 12, regression: false, worse: false })

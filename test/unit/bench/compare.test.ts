@@ -150,7 +150,8 @@ describe('compareReports', () => {
     // The machine got 30 % faster and the proxy kept its raw req/s: relative to direct it is -23 %, but
     // it did not get slower; no regression, and the warning says why.
     const faster = report([result(`${g}/direct`, [1300, 1306, 1313, 1300, 1306]), result(`${g}/tuned-keepalive`, [500, 502, 505, 500, 502])])
-    const c = compareReports({ ...before, settings: { ...before.settings, rounds: 5 } }, { ...faster, settings: { ...faster.settings, rounds: 5 } })
+    // These reports carry no CPU: gate on req/s alone, as a report from before CPU was recorded would.
+    const c = compareReports({ ...before, settings: { ...before.settings, rounds: 5 } }, { ...faster, settings: { ...faster.settings, rounds: 5 } }, 10, ['rps'])
     expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ drift: true, regression: false })
     expect(c.regressions).toBe(0)
     expect(c.warnings).toEqual([expect.stringMatching(/^direct's req\/s moved \+30% in 1 group\(s\): the machine changed/)])
@@ -176,12 +177,19 @@ describe('compareReports', () => {
   })
 
   it('warns when a report has too few rounds to measure its noise', () => {
-    expect(compareReports(base, base).warnings).toEqual([
+    expect(compareReports(base, base, 10, ['rps']).warnings).toEqual([
       expect.stringMatching(/^base has 3 round\(s\) per configuration/),
       expect.stringMatching(/^head has 3 round\(s\)/),
     ])
     const five = { ...base, settings: { ...base.settings, rounds: 5 } }
-    expect(compareReports(five, five).warnings).toEqual([])
+    expect(compareReports(five, five, 10, ['rps']).warnings).toEqual([])
+  })
+
+  it('says when CPU per request gates but the reports have none, instead of passing in silence', () => {
+    const five = { ...base, settings: { ...base.settings, rounds: 5 } }
+    const c = compareReports(five, five)
+    expect(c.cpu).toBeUndefined()
+    expect(c.warnings).toEqual([expect.stringMatching(/^CPU per request gates, but only 0 of the 2 proxy configurations have it in both reports: the others were not judged on CPU and the CPU over all configurations was not judged/)])
   })
 
   it('measures the spread of per-round ratios to direct', () => {
