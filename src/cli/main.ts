@@ -5,19 +5,37 @@
 import { Command, CommanderError } from 'commander'
 import { QccLabError } from '../shared/errors.ts'
 import { qccLabVersion } from './environment.ts'
-import { registerRun } from './commands/run.ts'
-import { registerList } from './commands/list.ts'
-import { registerProxy } from './commands/proxy.ts'
-import { registerUpstream } from './commands/upstream.ts'
-import { registerExplain } from './commands/explain.ts'
-import { registerBench } from './commands/bench.ts'
-import { registerSchema } from './commands/schema.ts'
-import { registerLint } from './commands/lint.ts'
-import { registerDoctor } from './commands/doctor.ts'
-import { registerReport } from './commands/report.ts'
-import { registerProbe } from './commands/probe.ts'
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void
+
+/**
+ * Every command's module, in the order `--help` lists them, loaded only when needed: a command line that
+ * names a command loads that module alone (with what it imports), anything else (`--help`, `--version`,
+ * `help run`, a mistyped name that commander should suggest a fix for) loads them all. One Node start
+ * with every module costs ~0.35 CPU-s; `proxy start` needs about half of them (no msw, no selfsigned).
+ */
+const commandModules: readonly { readonly names: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { names: ['run'], load: async () => (await import('./commands/run.ts')).registerRun },
+  { names: ['list'], load: async () => (await import('./commands/list.ts')).registerList },
+  { names: ['explain'], load: async () => (await import('./commands/explain.ts')).registerExplain },
+  { names: ['proxy'], load: async () => (await import('./commands/proxy.ts')).registerProxy },
+  { names: ['upstream'], load: async () => (await import('./commands/upstream.ts')).registerUpstream },
+  { names: ['bench', 'compare'], load: async () => (await import('./commands/bench.ts')).registerBench },
+  { names: ['lint'], load: async () => (await import('./commands/lint.ts')).registerLint },
+  { names: ['schema'], load: async () => (await import('./commands/schema.ts')).registerSchema },
+  { names: ['doctor'], load: async () => (await import('./commands/doctor.ts')).registerDoctor },
+  { names: ['report'], load: async () => (await import('./commands/report.ts')).registerReport },
+  { names: ['probe'], load: async () => (await import('./commands/probe.ts')).registerProbe },
+]
+
+/** The command names `buildProgram` knows, for tests that check each has help and a README entry. */
+export const commandNames: readonly string[] = commandModules.flatMap((m) => m.names)
+
+/**
+ * The program with the commands `argv` needs: only the one its first word names, or all of them when the
+ * first word is an option or not a command name (see `commandModules`). Without `argv`, all of them.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command()
   program
     .name('qcc-lab')
@@ -26,17 +44,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) })
-  registerRun(program)
-  registerList(program)
-  registerExplain(program)
-  registerProxy(program)
-  registerUpstream(program)
-  registerBench(program)
-  registerLint(program)
-  registerSchema(program)
-  registerDoctor(program)
-  registerReport(program)
-  registerProbe(program)
+  const named = argv?.[0] === undefined ? undefined : commandModules.find((m) => m.names.includes(argv[0]!))
+  for (const register of await Promise.all((named ? [named] : commandModules).map((m) => m.load()))) register(program)
   return program
 }
 
@@ -59,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
  * handlers, so that tests can run many command lines in one process (test/helpers/cli.ts).
  */
 export async function runCommand(argv: readonly string[]): Promise<number> {
-  const program = buildProgram()
+  const program = await buildProgram(argv)
   process.exitCode = 0
   try {
     await program.parseAsync([...argv], { from: 'user' })
