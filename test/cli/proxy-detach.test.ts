@@ -91,16 +91,17 @@ describe('qcc-lab proxy start --detach', () => {
 
   it('exits 2 and stops the child when it never answers within --ready-ms', async () => {
     const home = path.join(dir, 'home-hang')
-    const started = Date.now()
     const r = await run(['proxy', 'start', '--config', config, '--cluster', 'test', '--port', '0', '--home', home, '--detach', '--ready-ms', '1500'], preload('hang'))
     for (const { pid } of await pidFilesIn(home)) seen.add(pid)
     const pid = /pid (\d+)/.exec(r.stdout + r.stderr)
     if (pid) seen.add(Number(pid[1]))
     expect(r.stdout).not.toContain('started in the background')
     expect(r.code).toBe(2)
+    // "within 1.5 s" is --ready-ms as the wait got it (the default would say 15 s); the wait's deadline is
+    // that same flags.readyMs (startDetached). How long the run took is not asserted: the test's timeout
+    // only guards against a hang.
     expect(r.stderr).toMatch(/^qcc-lab: Failed to start the proxy in the background: pid \d+ did not answer GET \/__qcc__\/stats within 1\.5 s; stopped it/)
     expect(r.stderr).toContain('injected: the proxy hangs right after writing its pid file')
-    expect(Date.now() - started).toBeLessThan(15_000)
     expect(pid).not.toBeNull()
     expect(isAlive(Number(pid![1]))).toBe(false)
     expect(await pidFilesIn(home)).toEqual([])

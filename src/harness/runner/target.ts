@@ -58,6 +58,8 @@ export interface StartTargetOptions {
   readonly startTimeoutMs?: number
   /** How long stop() waits after SIGTERM before SIGKILL. Default 10 s. */
   readonly stopTimeoutMs?: number
+  /** The clock that `stopTimeoutMs` runs on (see {@link stopProcessGroup}). Default the real one; tests pass a virtual one. */
+  readonly stopClock?: StopClock
   /** Added to (or, with undefined, removed from) the environment. The child gets NO_COLOR=1 and the
    *  caller's HOME; write `HOME={home}` in the command to point qcc at the written config. */
   readonly env?: Readonly<Record<string, string | undefined>>
@@ -266,12 +268,23 @@ export function groupAlive(pgid: number): boolean {
   return false
 }
 
-async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * What stopProcessGroup's SIGTERM grace period runs on: the real clock, or in tests a virtual one, so a
+ * test can tell that SIGKILL came at `stopTimeoutMs` (and not at the 10 s default) without measuring
+ * wall time.
+ */
+export interface StopClock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+const realClock: StopClock = { now: () => Date.now(), sleep: (ms) => sleep(ms) }
+
+async function waitGroupGone(pgid: number, timeoutMs: number, clock: StopClock): Promise<boolean> {
+  const deadline = clock.now() + timeoutMs
   for (;;) {
     if (!groupAlive(pgid)) return true
-    if (Date.now() >= deadline) return false
-    await sleep(Math.min(25, Math.max(1, deadline - Date.now())))
+    if (clock.now() >= deadline) return false
+    await clock.sleep(Math.min(25, Math.max(1, deadline - clock.now())))
   }
 }
 
@@ -282,14 +295,22 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 /** How long the group may take to disappear after SIGKILL before stop() gives up. */
 const killWaitMs = 5_000
 
-/** SIGTERM to the group, wait up to `stopTimeoutMs`, then SIGKILL and wait again (bounded). */
-export async function stopProcessGroup(pgid: number, stopTimeoutMs: number): Promise<TargetEnded> {
+/**
+ * SIGTERM to the group, wait up to `stopTimeoutMs` on `clock`, then SIGKILL and wait again (bounded).
+ *
+ * Only the SIGTERM grace period runs on `clock`. The wait after SIGKILL always runs on the real clock:
+ * it is a bound against a kernel that does not remove the group, not a deadline anyone tests, and on a
+ * virtual clock (which races ahead, one real event-loop turn per step) it could give up on a killed
+ * process that a loaded machine has not torn down yet. So a virtual clock reads, when this returns
+ * 'killed', exactly the instant SIGKILL was sent.
+ */
+export async function stopProcessGroup(pgid: number, stopTimeoutMs: number, clock: StopClock = realClock): Promise<TargetEnded> {
   const wasAlive = groupAlive(pgid)
   signalGroup(pgid, 'SIGTERM')
   if (!wasAlive) return 'exited'
-  if (await waitGroupGone(pgid, stopTimeoutMs)) return 'terminated'
+  if (await waitGroupGone(pgid, stopTimeoutMs, clock)) return 'terminated'
   signalGroup(pgid, 'SIGKILL')
-  if (await waitGroupGone(pgid, killWaitMs)) return 'killed'
+  if (await waitGroupGone(pgid, killWaitMs, realClock)) return 'killed'
   throw new QccLabError('TARGET_FAILED', `The target proxy's process group ${pgid} is still alive ${killWaitMs} ms after SIGKILL.`)
 }
 
@@ -372,7 +393,7 @@ export async function startTargetProcess(options: StartTargetOptions): Promise<T
   const stop = (stopOptions: { readonly keepHome?: boolean } = {}): Promise<TargetStopResult> => {
     stopping ??= (async () => {
       try {
-        const ended = await stopProcessGroup(pgid, stopTimeoutMs)
+        const ended = await stopProcessGroup(pgid, stopTimeoutMs, options.stopClock)
         // The wrapper is gone with its group; let Node see its exit (bounded, it is near-instant).
         await Promise.race([exited, sleep(1_000, undefined, { ref: false })])
         return ended

@@ -1,9 +1,10 @@
 /** Target mode: the cache.json layouts, placeholders, and stopping a target that does not want to stop. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { checkTargetCommand, fillCommand, groupAlive, qccCacheFor, startTargetProcess, TargetStartError, type TargetProcess } from '../../../src/harness/runner/target.ts'
+import { checkTargetCommand, fillCommand, groupAlive, qccCacheFor, startTargetProcess, stopProcessGroup, TargetStartError, type StopClock, type TargetProcess } from '../../../src/harness/runner/target.ts'
 import { endpointId } from '../../../src/proxy/config.ts'
 
 const node = JSON.stringify(process.execPath)
@@ -57,6 +58,39 @@ function liveMembers(pgid: number): number[] {
   return pids
 }
 const linux = process.platform === 'linux'
+
+/**
+ * A virtual clock for stop's SIGTERM grace period (StopClock): it starts at 0 and `sleep(ms)` moves it on
+ * by exactly `ms`, after one real 1 ms timer, so the event loop still turns (output is read, signals are
+ * handled) but how fast the machine is decides nothing. Before each step it holds still (real 5 ms polls)
+ * until `holdUntil()` is true, e.g. until the target has said it ignored SIGTERM, and it notes whether the
+ * group was alive at that virtual instant. The wait after SIGKILL runs on the real clock (see
+ * stopProcessGroup), so once stop() says 'killed', `now()` is the instant SIGKILL was sent.
+ */
+function virtualClock(alive: () => boolean, holdUntil: () => boolean = () => true): StopClock & { readonly steps: Array<{ at: number; alive: boolean }> } {
+  let now = 0
+  const steps: Array<{ at: number; alive: boolean }> = []
+  const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+  return {
+    steps,
+    now: () => now,
+    async sleep(ms) {
+      while (!holdUntil()) await realSleep(5)
+      steps.push({ at: now, alive: alive() })
+      now += ms
+      await realSleep(1)
+    },
+  }
+}
+
+/** SIGKILL came at the 500 ms deadline on `clock`: not before (the group lived, and was waited on, at
+ *  every instant before it), and not at the 10 s default. */
+function expectKilledAt500(clock: ReturnType<typeof virtualClock>): void {
+  expect(clock.now()).toBeGreaterThanOrEqual(500)
+  expect(clock.now()).toBeLessThan(10_000)
+  expect(clock.steps.length).toBeGreaterThan(0)
+  expect(clock.steps.filter((s) => s.at >= 500 || !s.alive)).toEqual([])
+}
 
 describe('qccCacheFor', () => {
   it('qcc layout: one plain profile per endpoint, the first one the default, then the cluster built from them', () => {
@@ -153,19 +187,19 @@ describe('startTargetProcess', () => {
     expect(await t.stop()).toBe(first)
   })
 
-  it('kills a target that ignores SIGTERM (the sh wrapper still running), within the deadline', async () => {
-    // sh stays (no exec): the group holds sh and a node that ignores SIGTERM.
-    const t = await start(`trap '' TERM; ${listener(true)} {port}; echo after`, { stopTimeoutMs: 500 })
+  it('kills a target that ignores SIGTERM (the sh wrapper still running), at the stopTimeoutMs deadline', async () => {
+    // sh stays (no exec): the group holds sh and a node that ignores SIGTERM. stop() waits on a virtual
+    // clock that starts once the target has ignored SIGTERM: SIGKILL at virtual 500 ms, not the 10 s default.
+    let t: TargetProcess | undefined
+    const clock = virtualClock(() => t !== undefined && groupAlive(t.pgid), () => t?.log().includes('ignoring SIGTERM') === true)
+    t = await start(`trap '' TERM; ${listener(true)} {port}; echo after`, { stopTimeoutMs: 500, stopClock: clock })
     for (let i = 0; i < 100 && !t.log().includes('ready'); i++) await new Promise((r) => setTimeout(r, 20))
-    const before = Date.now()
     const { ended } = await t.stop()
-    const took = Date.now() - before
     expect(ended).toBe('killed')
+    expectKilledAt500(clock)
     expect(groupAlive(t.pgid)).toBe(false)
     if (linux) expect(liveMembers(t.pgid)).toEqual([])
     expect(await refused(t.url), t.log()).toBe(true)
-    // SIGKILL came at the 500 ms deadline, not at the 10 s default.
-    expect(took).toBeLessThan(5_000)
     expect(t.log()).toContain('ignoring SIGTERM')
   })
 
@@ -179,10 +213,9 @@ describe('startTargetProcess', () => {
     if (linux) expect(liveMembers(t.pgid)).not.toContain(t.pgid)
     if (linux) expect(liveMembers(t.pgid)).toHaveLength(1)
     expect(groupAlive(t.pgid)).toBe(true)
-    const before = Date.now()
+    // That SIGKILL comes at stopTimeoutMs, not the default, is the test above and stopProcessGroup's.
     const { ended } = await t.stop()
     expect(ended).toBe('killed')
-    expect(Date.now() - before).toBeLessThan(5_000)
     expect(groupAlive(t.pgid)).toBe(false)
     if (linux) expect(liveMembers(t.pgid)).toEqual([])
     expect(await refused(t.url), t.log()).toBe(true)
@@ -214,4 +247,29 @@ describe('startTargetProcess', () => {
     await expect(startTargetProcess({ command: 'true', cluster: 'lab', endpoints, placeholders: { port: '1' } })).rejects.toThrow(/"\{port\}" is built in/)
   })
 
+})
+
+describe('stopProcessGroup', () => {
+  it('SIGKILLs a group that ignores SIGTERM at stopTimeoutMs on its clock: not before, not at the 10 s default', async () => {
+    // A real process group (a detached node, its own group leader) that ignores SIGTERM.
+    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1_000); console.log('ready')"], {
+      detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+    const pgid = child.pid!
+    try {
+      while (!out.includes('ready')) {
+        expect(child.exitCode).toBeNull()
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      const clock = virtualClock(() => groupAlive(pgid), () => out.includes('ignoring SIGTERM'))
+      expect(await stopProcessGroup(pgid, 500, clock)).toBe('killed')
+      expectKilledAt500(clock)
+      expect(groupAlive(pgid)).toBe(false)
+      expect(child.signalCode ?? (await new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal))))).toBe('SIGKILL')
+    } finally {
+      try { process.kill(-pgid, 'SIGKILL') } catch { /* gone */ }
+    }
+  })
 })
