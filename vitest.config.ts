@@ -8,23 +8,17 @@ import { LongestFirstSequencer } from './test/sequencer.ts'
  * Files whose verdicts depend on timing windows that a busy CPU moves: a stale-keepalive count, an RTT
  * count, a file-descriptor race, a contract's burst against a 500 ms verifier tick, a run's exit code.
  * Each failed (or runs the same timeline as one that failed) with other test files running at the same
- * time on a 2-core machine. They run in the `timing` project: after every `parallel` file has finished,
- * one file at a time, as every file ran before the split. A file added here leaves the parallel project.
+ * time on a 2-core machine. They run after every `parallel` file has finished, in two projects:
+ * `timing` one file at a time (these files keep a core busy themselves: target processes, npm, Chromium),
+ * then `timing-idle` all at once (these files wait on timelines in their own process and use ~0.1-0.2 of
+ * a core each: a few CPU-seconds over 10-26 s, measured per file with process.cpuUsage). A file added to
+ * either leaves the parallel project.
  */
 export const timingFiles = [
-  // In-process stale-keepalive, "identically twice": a late timer adds a stale attempt to a variant that has none.
-  'test/integration/stale-keepalive.test.ts',
-  // The same scenario in-process with the same expectation (no stale attempt for tuned-keepalive-known-idle),
-  // and every other bundled scenario's timeline; the README's example (stale-keepalive, and a 100 ms idle race)
-  // failed with the CPU taken by other processes.
-  'test/integration/catalogue.test.ts',
-  'test/unit/readme-example.test.ts',
-  // `npx qcc-lab run stale-keepalive` from the installed package must exit 0 (same counts as above).
+  // `npx qcc-lab run stale-keepalive` from the installed package must exit 0 (same counts as in-process).
   'test/package/packed-install.test.ts',
   // `run stale-keepalive`, several scenarios and `run --all` with --html must exit 0 (same counts).
   'test/browser/html-report.test.ts',
-  // Idle-close and RTT estimates: force-close over HTTPS counted 3 RTTs instead of 2 under load.
-  'test/field/probe-relay.test.ts',
   // Which of 60 concurrent requests meet EMFILE, counted twice: a race the scheduler decides.
   'test/integration/proxy-emfile.test.ts',
   // A 40 ms busy loop must make a 5 ms heartbeat late by 35 ms or more: with a load average of 10 it saw none.
@@ -33,6 +27,22 @@ export const timingFiles = [
   // under load a burst outlasted a tick (rate-limit-429 failed under --compat qcc-0.6.1).
   'test/integration/target-mode-contracts.test.ts',
   'test/integration/target-mode-compat.test.ts',
+]
+
+/** Timing-sensitive files that barely use the CPU: they run together, after `timing`, with nothing else. */
+export const idleTimingFiles = [
+  // In-process stale-keepalive, the same counts at jobs 5 and jobs 1: a late timer adds a stale attempt to a variant that has none.
+  'test/integration/stale-keepalive.test.ts',
+  // The same scenario in-process with the same expectation (no stale attempt for tuned-keepalive-known-idle),
+  // and every other bundled scenario's timeline; the README's example (stale-keepalive, and a 100 ms idle race)
+  // failed with the CPU taken by other processes.
+  'test/integration/catalogue.test.ts',
+  'test/unit/readme-example.test.ts',
+  // Idle-close and RTT estimates: force-close over HTTPS counted 3 RTTs instead of 2 under load. Three files
+  // (known closes, a 5 s close and the bounds, races) so that their timelines run at once.
+  'test/field/probe-relay.test.ts',
+  'test/field/probe-relay-long-idle.test.ts',
+  'test/field/probe-relay-races.test.ts',
 ]
 
 /**
@@ -59,7 +69,7 @@ export default defineConfig({
         test: {
           name: 'parallel',
           include: ['test/**/*.test.ts'],
-          exclude: [...defaultExclude, ...timingFiles],
+          exclude: [...defaultExclude, ...timingFiles, ...idleTimingFiles],
           // Most files wait on sockets and timelines, not the CPU: 3 at once keep 2 cores busy (measured).
           maxWorkers: 3,
           sequence: { groupOrder: 0 },
@@ -74,6 +84,16 @@ export default defineConfig({
           // `vitest --maxWorkers <n>` (or VITEST_MAX_WORKERS) overrides this too: leave it out of `npm test`.
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timing-idle',
+          include: idleTimingFiles,
+          // After `timing`, all at once: together they keep well under one of the two cores busy.
+          maxWorkers: idleTimingFiles.length,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

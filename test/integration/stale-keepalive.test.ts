@@ -1,7 +1,8 @@
 /**
  * The foundation's promise, end to end and in-process: the bundled stale-keepalive scenario shows the
  * failure with naive keep-alive, its absence with force-close and tuned keep-alive, with the same counts
- * every run (the fake upstream controls the timing), and leaves nothing running.
+ * every run, its variants at once (as `qcc-lab run` runs them) or one at a time (the fake upstream
+ * controls the timing), and leaves nothing running.
  */
 import { describe, expect, it, vi } from 'vitest'
 import { loadScenario } from '../../src/harness/scenario/load.ts'
@@ -10,17 +11,18 @@ import type { Scenario } from '../../src/harness/scenario/schema.ts'
 
 const tcpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length
 
-async function runOnce(scenario: Scenario) {
-  const { report } = await runScenario(scenario)
+/** `jobs`: variants at once; 5 is the CLI's default (`qcc-lab run`), 1 the API's. */
+async function runOnce(scenario: Scenario, jobs: number) {
+  const { report } = await runScenario(scenario, { jobs })
   return report.variants
 }
 
 describe('stale-keepalive scenario', () => {
-  it('reproduces the failure with naive keep-alive and removes it with force-close and tuned keep-alive, identically twice, leaving no socket open', async () => {
+  it('reproduces the failure with naive keep-alive and removes it with force-close and tuned keep-alive, with the same counts whether its variants run at once or one at a time, leaving no socket open', async () => {
     const scenario = await loadScenario('stale-keepalive')
     const before = tcpHandles()
-    const first = await runOnce(scenario)
-    const second = await runOnce(scenario)
+    const first = await runOnce(scenario, 5)
+    const second = await runOnce(scenario, 1)
 
     const figures = (v: (typeof first)[number]) => ({
       verdict: v.verdict,
