@@ -7,7 +7,7 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 export const longestFirst = [
-  'test/integration/target-mode-liars.test.ts', // ~53 s, the longest by far
+  'test/integration/target-mode-liars.test.ts', // ~23 s (its three liars at once), the longest
   'test/integration/target-mode-plumbing.test.ts', // ~12 s
   'test/cli/cli.test.ts',
   'test/cli/compare.test.ts',
