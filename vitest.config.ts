@@ -9,10 +9,10 @@ import { LongestFirstSequencer } from './test/sequencer.ts'
  * count, a file-descriptor race, a contract's burst against a 500 ms verifier tick, a run's exit code.
  * Each failed (or runs the same timeline as one that failed) with other test files running at the same
  * time on a 2-core machine. They run after every `parallel` file has finished, in two projects:
- * `timing` one file at a time (these files keep a core busy themselves: target processes, npm, Chromium),
- * then `timing-idle` all at once (these files wait on timelines in their own process and use ~0.1-0.2 of
- * a core each: a few CPU-seconds over 10-26 s, measured per file with process.cpuUsage). A file added to
- * either leaves the parallel project.
+ * `timing` two files at a time (these files keep a core busy themselves: target processes, npm, Chromium;
+ * two at once: 20 of 20 runs of the project green, 60-82 s, load average up to 6), then `timing-idle`
+ * all at once (these files wait on timelines in their own process: 2-3 CPU-s over 7-12 s each, measured
+ * with process.cpuUsage; 20 of 20 runs green). A file added to either leaves the parallel project.
  */
 export const timingFiles = [
   // `npx qcc-lab run stale-keepalive` from the installed package must exit 0 (same counts as in-process).
@@ -82,9 +82,10 @@ export default defineConfig({
         test: {
           name: 'timing',
           include: timingFiles,
-          // After the parallel group has finished (vitest runs groups in groupOrder, each to its end), alone.
-          // `vitest --maxWorkers <n>` (or VITEST_MAX_WORKERS) overrides this too: leave it out of `npm test`.
-          maxWorkers: 1,
+          // After the parallel group has finished (vitest runs groups in groupOrder, each to its end), two at
+          // a time (one at a time took ~113 s, two ~70). `vitest --maxWorkers <n>` (or VITEST_MAX_WORKERS)
+          // overrides this too: leave it out of `npm test`.
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
         },
       },
