@@ -97,9 +97,9 @@ describe('qcc-lab proxy start --detach', () => {
     if (pid) seen.add(Number(pid[1]))
     expect(r.stdout).not.toContain('started in the background')
     expect(r.code).toBe(2)
-    // "within 1.5 s" is --ready-ms as the wait got it (the default would say 15 s); the wait's deadline is
-    // that same flags.readyMs (startDetached). How long the run took is not asserted: the test's timeout
-    // only guards against a hang.
+    // "within 1.5 s" is the readyMs the wait returned, the value its deadline was computed from (the
+    // default would say 15 s); that the wait keeps it is test/unit/cli/ready-wait.test.ts, on a virtual
+    // clock. How long the run took is not asserted: the test's timeout only guards against a hang.
     expect(r.stderr).toMatch(/^qcc-lab: Failed to start the proxy in the background: pid \d+ did not answer GET \/__qcc__\/stats within 1\.5 s; stopped it/)
     expect(r.stderr).toContain('injected: the proxy hangs right after writing its pid file')
     expect(pid).not.toBeNull()

@@ -13,6 +13,7 @@ import { parseIntOption } from '../options.ts'
 import { outputWidth } from '../environment.ts'
 import { keep, wrap } from '../../harness/report/format-terminal.ts'
 import { launcherPath } from '../../shared/package-root.ts'
+import { waitUntilReady } from '../ready-wait.ts'
 import { clusterWithConstants, loadTargetProfile } from '../../harness/runner/target-profile.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -86,22 +87,22 @@ async function startDetached(flags: StartFlags, home: string, port: number): Pro
     return exit !== undefined
   }
 
-  const deadline = Date.now() + flags.readyMs
-  let rec: PidRecord | undefined
-  while (exit === undefined && Date.now() < deadline) {
-    // With --port 0 the real port is known only to the child: find its pid file by pid.
-    rec ??= pidFiles(home).map(readPid).find((r) => r?.pid === child.pid)
-    if (rec && exit === undefined && (await answersStats(rec.url, Math.min(1_000, deadline - Date.now())))) {
-      process.stdout.write(`qcc-lab proxy started in the background: pid ${rec.pid}, ${rec.url} (cluster ${rec.cluster})\n  logs: ${out}\n  stop: qcc-lab proxy stop --port ${rec.port}${flags.home ? ` --home ${flags.home}` : ''}\n`)
-      return 0
-    }
-    await sleep(50)
+  // With --port 0 the real port is known only to the child: find its pid file by pid.
+  const ready = await waitUntilReady(flags.readyMs, {
+    find: () => pidFiles(home).map(readPid).find((r): r is PidRecord => r?.pid === child.pid),
+    exited: () => exit !== undefined,
+    answers: (rec, timeoutMs) => answersStats(rec.url, timeoutMs),
+  })
+  if (ready.kind === 'ready') {
+    const rec = ready.record
+    process.stdout.write(`qcc-lab proxy started in the background: pid ${rec.pid}, ${rec.url} (cluster ${rec.cluster})\n  logs: ${out}\n  stop: qcc-lab proxy stop --port ${rec.port}${flags.home ? ` --home ${flags.home}` : ''}\n`)
+    return 0
   }
 
   let what: string
   const exited = (e: NonNullable<typeof exit>): string => (e.code !== null ? `exited with code ${e.code}` : e.signal ? `was killed by ${e.signal}` : 'could not be run')
-  if (exit !== undefined) {
-    what = `pid ${child.pid ?? '?'} ${exited(exit)} before it answered GET /__qcc__/stats`
+  if (ready.kind === 'exited') {
+    what = `pid ${child.pid ?? '?'} ${exit ? exited(exit) : 'exited'} before it answered GET /__qcc__/stats`
   } else {
     // Never ready: stop it. SIGCONT lets a stopped process act on the SIGTERM; SIGKILL if it will not drain.
     child.kill('SIGTERM')
@@ -111,7 +112,7 @@ async function startDetached(flags: StartFlags, home: string, port: number): Pro
       child.kill('SIGKILL')
       how = (await waitForExit(2_000)) ? 'killed it (SIGKILL; it ignored SIGTERM for 5 s)' : 'it survived SIGKILL'
     }
-    what = `pid ${child.pid} did not answer GET /__qcc__/stats within ${flags.readyMs / 1000} s; ${how}`
+    what = `pid ${child.pid} did not answer GET /__qcc__/stats within ${ready.readyMs / 1000} s; ${how}`
   }
   // A child that died or was killed leaves its pid file behind.
   for (const file of pidFiles(home)) {

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
+import { realClock, type Clock } from '../../shared/clock.ts'
 import { QccLabError, UsageError } from '../../shared/errors.ts'
 import { closest } from '../gate/expectation.ts'
 import { portForChild } from '../../shared/ports.ts'
@@ -269,15 +270,10 @@ export function groupAlive(pgid: number): boolean {
 }
 
 /**
- * What stopProcessGroup's SIGTERM grace period runs on: the real clock, or in tests a virtual one, so a
- * test can tell that SIGKILL came at `stopTimeoutMs` (and not at the 10 s default) without measuring
- * wall time.
+ * What stopProcessGroup's SIGTERM grace period runs on (src/shared/clock.ts): a test's virtual clock tells
+ * that SIGKILL came at `stopTimeoutMs`, not at the 10 s default, without measuring wall time.
  */
-export interface StopClock {
-  now(): number
-  sleep(ms: number): Promise<void>
-}
-const realClock: StopClock = { now: () => Date.now(), sleep: (ms) => sleep(ms) }
+export type StopClock = Clock
 
 async function waitGroupGone(pgid: number, timeoutMs: number, clock: StopClock): Promise<boolean> {
   const deadline = clock.now() + timeoutMs
