@@ -7,15 +7,25 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 export const longestFirst = [
-  'test/integration/target-mode-liars.test.ts', // ~23 s (its three liars at once), the longest
-  'test/integration/target-mode-plumbing.test.ts', // ~12 s
-  'test/cli/cli.test.ts',
+  // parallel, by `vitest run --reporter=json` with and without vitest's cache:
+  'test/integration/target-mode-liars.test.ts', // ~26 s (its three liars at once), the longest
+  'test/integration/target-mode-plumbing.test.ts', // ~14 s
+  'test/cli/run-jobs.test.ts', // ~13 s
+  'test/cli/authoring.test.ts', // ~10 s
   'test/cli/compare.test.ts',
+  'test/cli/cli.test.ts',
+  'test/cli/run-output.test.ts',
+  'test/cli/ci-gating.test.ts',
+  'test/field/probe-scenario.test.ts',
+  'test/integration/target-aiohttp.test.ts',
+  'test/unit/fixtures/aiohttp-relay.test.ts',
   'test/field/doctor-inputs.test.ts',
   'test/field/probe-cli.test.ts',
   'test/cli/proxy-pidfile.test.ts',
-  'test/cli/run-jobs.test.ts',
   'test/cli/proxy.test.ts',
+  // timing (two at a time): compat last took ~44 s at the end, alone, on a clean clone.
+  'test/integration/target-mode-compat.test.ts', // ~36 s
+  'test/integration/target-mode-contracts.test.ts', // ~24 s
 ]
 
 export class LongestFirstSequencer extends BaseSequencer {
