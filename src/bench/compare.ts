@@ -194,9 +194,16 @@ export const DEFAULT_CPU_THRESHOLD_PCT = 6
 export const NOISE_FACTOR = 1.5
 
 /**
- * Beyond `thresholdPct` and `factor` (NOISE_FACTOR unless said) times the spread `spreadPct`, in the
- * direction `change` has. Direct's drift is judged at 1×: it only says the machine moved, and should.
+ * How many times its noise a configuration's change must exceed, given the comparison's factor
+ * (NOISE_FACTOR; 1 for comparisons written before it): `direct` at 1×, since its drift only says that the
+ * machine moved, and should; every other configuration at the factor. The one place the rule lives: the
+ * HTML chart draws its bands with it.
  */
+export function noiseFactorOf(id: string, comparisonFactor: number): number {
+  return targetOf(id) === 'direct' ? 1 : comparisonFactor
+}
+
+/** Beyond `thresholdPct` and `factor` (NOISE_FACTOR unless said) times the spread `spreadPct`, in the direction `change` has. */
 function beyond(change: number, thresholdPct: number, spreadPct: number, factor = NOISE_FACTOR): boolean {
   return change > Math.max(thresholdPct, factor * spreadPct)
 }
@@ -537,7 +544,7 @@ export function compareReports(base: BenchReport, head: BenchReport, thresholdPc
       // did not move is not worse because direct got faster). Without direct: the raw change and noise.
       const judge = (dir: 1 | -1): boolean => relative
         ? beyond(dir * sign * relative.changePct, thresholdPct, relative.noisePct) && dir * sign * changePct > thresholdPct
-        : beyond(dir * sign * changePct, thresholdPct, noisePct, isDirect ? 1 : NOISE_FACTOR)
+        : beyond(dir * sign * changePct, thresholdPct, noisePct, noiseFactorOf(b.id, NOISE_FACTOR))
       const worse = judge(1)
       const better_ = judge(-1)
       changes.push({

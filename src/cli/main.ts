@@ -28,7 +28,7 @@ const commandModules: readonly { readonly names: readonly string[]; readonly loa
   { names: ['probe'], load: async () => (await import('./commands/probe.ts')).registerProbe },
 ]
 
-/** The command names `buildProgram` knows, for tests that check each has help and a README entry. */
+/** Every command name the table knows (test/unit/cli/lazy-commands.test.ts holds it to the full program). */
 export const commandNames: readonly string[] = commandModules.flatMap((m) => m.names)
 
 /**

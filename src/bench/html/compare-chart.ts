@@ -4,7 +4,7 @@
  * (dashed); regressions red and labelled. Oriented so that right is always worse.
  */
 import type { TopLevelSpec } from 'vega-lite'
-import type { Comparison, FigureChange } from '../compare.ts'
+import { noiseFactorOf, type Comparison, type FigureChange } from '../compare.ts'
 import { comparedFigures } from '../types.ts'
 import { baseConfig } from '../../shared/html/chart-style.ts'
 
@@ -33,8 +33,7 @@ export function judged(c: FigureChange): { readonly worsePct: number; readonly n
 export function compareSpec(comparison: Comparison, options: { readonly width?: number } = {}): TopLevelSpec {
   // The grey band is what a change must pass: the noise times the factor the comparison judged with.
   const k = comparison.noiseFactor ?? 1
-  // direct's drift is judged at 1× (compare.ts).
-  const f = (c: { readonly id: string }): number => (c.id.endsWith('/direct') ? 1 : k)
+  const f = (c: FigureChange): number => noiseFactorOf(c.id, k)
   const rows = comparison.changes.map((c) => {
     const j = judged(c)
     const verdict = verdictOf(c)

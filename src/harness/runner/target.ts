@@ -59,8 +59,9 @@ export interface StartTargetOptions {
   readonly startTimeoutMs?: number
   /** How long stop() waits after SIGTERM before SIGKILL. Default 10 s. */
   readonly stopTimeoutMs?: number
-  /** The clock that `stopTimeoutMs` runs on (see {@link stopProcessGroup}). Default the real one; tests pass a virtual one. */
-  readonly stopClock?: StopClock
+  /** The clock that `stopTimeoutMs` runs on (see {@link stopProcessGroup}). Default the real one; a test's virtual
+   *  one tells that SIGKILL came at `stopTimeoutMs`, not at the 10 s default, without measuring wall time. */
+  readonly stopClock?: Clock
   /** Added to (or, with undefined, removed from) the environment. The child gets NO_COLOR=1 and the
    *  caller's HOME; write `HOME={home}` in the command to point qcc at the written config. */
   readonly env?: Readonly<Record<string, string | undefined>>
@@ -269,13 +270,7 @@ export function groupAlive(pgid: number): boolean {
   return false
 }
 
-/**
- * What stopProcessGroup's SIGTERM grace period runs on (src/shared/clock.ts): a test's virtual clock tells
- * that SIGKILL came at `stopTimeoutMs`, not at the 10 s default, without measuring wall time.
- */
-export type StopClock = Clock
-
-async function waitGroupGone(pgid: number, timeoutMs: number, clock: StopClock): Promise<boolean> {
+async function waitGroupGone(pgid: number, timeoutMs: number, clock: Clock): Promise<boolean> {
   const deadline = clock.now() + timeoutMs
   for (;;) {
     if (!groupAlive(pgid)) return true
@@ -300,7 +295,7 @@ const killWaitMs = 5_000
  * process that a loaded machine has not torn down yet. So a virtual clock reads, when this returns
  * 'killed', exactly the instant SIGKILL was sent.
  */
-export async function stopProcessGroup(pgid: number, stopTimeoutMs: number, clock: StopClock = realClock): Promise<TargetEnded> {
+export async function stopProcessGroup(pgid: number, stopTimeoutMs: number, clock: Clock = realClock): Promise<TargetEnded> {
   const wasAlive = groupAlive(pgid)
   signalGroup(pgid, 'SIGTERM')
   if (!wasAlive) return 'exited'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { median, relativeSpread, ratio } from '../../../src/bench/stats.ts'
-import { asBenchReport, compareReports, NOISE_FACTOR, roundRatioSpread } from '../../../src/bench/compare.ts'
+import { asBenchReport, compareReports, NOISE_FACTOR, noiseFactorOf, roundRatioSpread } from '../../../src/bench/compare.ts'
+import { compareSpec } from '../../../src/bench/html/compare-chart.ts'
 import { QccLabError } from '../../../src/shared/errors.ts'
 import type { BenchReport, BenchResult, RoundFigures } from '../../../src/bench/types.ts'
 
@@ -155,6 +156,27 @@ describe('compareReports', () => {
     expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ drift: true, regression: false })
     expect(c.regressions).toBe(0)
     expect(c.warnings).toEqual([expect.stringMatching(/^direct's req\/s moved \+30% in 1 group\(s\): the machine changed/)])
+  })
+
+  it('judges direct\'s drift at 1x its spread and every other configuration at NOISE_FACTOR x, in the verdicts and the chart\'s bands', () => {
+    const g = 'http/json/c64/rtt0'
+    // Both move +20 % with rounds that spread 14 %: beyond 1x (drift for direct), not beyond 1.5x (nginx, in
+    // a group without direct, so judged on its raw change).
+    const n = 'https/json/c64/rtt0'
+    const rounds = [1000, 1075, 1150]
+    const faster = rounds.map((r) => r * 1.2)
+    const c = compareReports(report([result(`${g}/direct`, rounds), result(`${n}/nginx`, rounds)]), report([result(`${g}/direct`, faster), result(`${n}/nginx`, faster)]), 10, ['rps'])
+    expect(NOISE_FACTOR).toBe(1.5)
+    expect(c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')).toMatchObject({ drift: true })
+    const nginx = c.changes.find((x) => x.id === `${n}/nginx` && x.figure === 'rps')!
+    expect(nginx).toMatchObject({ improvement: false, worse: false })
+    expect(nginx).not.toHaveProperty('changeVsDirectPct')
+    expect([noiseFactorOf(`${g}/direct`, NOISE_FACTOR), noiseFactorOf(`${n}/nginx`, NOISE_FACTOR)]).toEqual([1, NOISE_FACTOR])
+    // The grey band of each row of the chart: ±(its factor × its noise).
+    const rows = ((compareSpec(c) as { data: { values: Array<{ id: string; figure: string; hi: number }> } }).data.values).filter((r) => r.figure === 'rps')
+    const noise = c.changes.find((x) => x.id === `${g}/direct` && x.figure === 'rps')!.noisePct
+    expect(rows.find((r) => r.id === `${g}/direct`)?.hi).toBeCloseTo(noise, 6)
+    expect(rows.find((r) => r.id === `${n}/nginx`)?.hi).toBeCloseTo(NOISE_FACTOR * noise, 6)
   })
 
   it('never gates on the nginx anchor', () => {

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { checkTargetCommand, fillCommand, groupAlive, qccCacheFor, startTargetProcess, stopProcessGroup, TargetStartError, type StopClock, type TargetProcess } from '../../../src/harness/runner/target.ts'
+import { checkTargetCommand, fillCommand, groupAlive, qccCacheFor, startTargetProcess, stopProcessGroup, TargetStartError, type TargetProcess } from '../../../src/harness/runner/target.ts'
+import type { Clock } from '../../../src/shared/clock.ts'
 import { endpointId } from '../../../src/proxy/config.ts'
 
 const node = JSON.stringify(process.execPath)
@@ -60,14 +61,14 @@ function liveMembers(pgid: number): number[] {
 const linux = process.platform === 'linux'
 
 /**
- * A virtual clock for stop's SIGTERM grace period (StopClock): it starts at 0 and `sleep(ms)` moves it on
+ * A virtual clock for stop's SIGTERM grace period (a Clock): it starts at 0 and `sleep(ms)` moves it on
  * by exactly `ms`, after one real 1 ms timer, so the event loop still turns (output is read, signals are
  * handled) but how fast the machine is decides nothing. Before each step it holds still (real 5 ms polls)
  * until `holdUntil()` is true, e.g. until the target has said it ignored SIGTERM, and it notes whether the
  * group was alive at that virtual instant. The wait after SIGKILL runs on the real clock (see
  * stopProcessGroup), so once stop() says 'killed', `now()` is the instant SIGKILL was sent.
  */
-function virtualClock(alive: () => boolean, holdUntil: () => boolean = () => true): StopClock & { readonly steps: Array<{ at: number; alive: boolean }> } {
+function virtualClock(alive: () => boolean, holdUntil: () => boolean = () => true): Clock & { readonly steps: Array<{ at: number; alive: boolean }> } {
   let now = 0
   const steps: Array<{ at: number; alive: boolean }> = []
   const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
