@@ -102,7 +102,7 @@ describe('the packed package, installed into an empty project', () => {
 
   it('npx qcc-lab --version, a failed expectation (exit 1) and bad input (exit 2) exit as documented', async () => {
     expect(ok(await sh('npx', ['qcc-lab', '--version'], app), '--version').stdout.trim()).toBe(manifest.version)
-    // An expectation that cannot hold: the naive variant's 9 client failures, asserted to be none.
+    // An expectation that cannot hold: the naive variant's 6 client failures, asserted to be none.
     await writeFile(join(app, 'fails.yaml'), (await readFile(join(app, 'node_modules', 'qcc-lab', 'scenarios', 'stale-keepalive.yaml'), 'utf8'))
       .replace('check: failures.http-502 >= 1', 'check: failures.http-502 == 0'))
     const failed = await sh('npx', ['qcc-lab', 'run', 'fails.yaml', '-p', 'naive-keepalive', '--no-progress', '--markdown', '-'], app)

@@ -11,7 +11,7 @@ it('reproduces the stale keep-alive failure, and its fixes hold', async () => {
   const { passed, unmet, report } = await runScenario('stale-keepalive')
   expect(unmet).toEqual([]) // on failure: which expectation, expected vs got, the first failed request explained
   expect(passed).toBe(true)
-  expect(report.variants.find((v) => v.name === 'naive-keepalive')?.failures).toEqual({ 'http-502': 9 })
+  expect(report.variants.find((v) => v.name === 'naive-keepalive')?.failures).toEqual({ 'http-502': 6 })
 }, 60_000)
 
 // Your own scenario, as a plain object: the same fields as a scenario file, checked the same way.

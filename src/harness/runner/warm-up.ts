@@ -3,7 +3,7 @@
  * serve a few dozen requests (plain and streamed) through the workload client, so that the code every
  * timeline runs is compiled, and what loads lazily is loaded, before any timeline starts. Why: under a
  * parallel `npm test` the back-to-back requests of stale-keepalive sat idle up to 100-190 ms at the upstream
- * (race-close acts from 130 ms, the known-idle expiry from 80 ms), most of those stalls in the first 500 ms
+ * (race-close then acted from 130 ms, the known-idle expiry from 80 ms), most of those stalls in the first 500 ms
  * of a cold process that starts five variants at once. Nothing of it reaches a report: its upstream and
  * proxy are its own, closed before the first variant starts, and a variant collects only its own proxy's
  * events. A subscriber to the public `proxyChannels` sees its 50 requests, under proxy id

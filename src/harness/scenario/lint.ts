@@ -59,7 +59,7 @@ export interface LintOptions {
 
 /**
  * How far the idle an upstream sees may stray from the timeline (ms). Measured on the 2-core machine
- * (stale-keepalive, ledger idleBeforeMs): a request after a 150 ms pause arrives 1-5 ms late, back-to-back
+ * (stale-keepalive, ledger idleBeforeMs): a request after a pause (150 ms then) arrives 1-5 ms late, back-to-back
  * requests sit idle 0.6-21 ms (the first, cold ones longest). A timer closer than this to an edge lands
  * on either side of it from run to run.
  */

@@ -238,7 +238,7 @@ describe('estimatedDurationMs (the order variants start in)', () => {
       const s = await loadScenario(name)
       return estimatedDurationMs(s, s.variants.find((v) => v.name === variant)!)
     }
-    expect(await est('stale-keepalive', 'naive-keepalive')).toBe(9 * 150)
+    expect(await est('stale-keepalive', 'naive-keepalive')).toBe(6 * 300)
     // 3 requests, each until the client gives up at 2.5 s (the relay is silent for 10.3 s, the proxy would wait 300 s).
     expect(await est('upstream-timeout-504', 'qcc-timeouts')).toBe(3 * 2_500)
     // The proxy gives up after 300 ms and fails over.

@@ -138,7 +138,7 @@ describe('loadScenario', () => {
     expect(s.name).toBe('stale-keepalive')
     expect(s.variants.map((v) => v.name)).toEqual(['contract', 'naive-keepalive', 'force-close', 'tuned-keepalive', 'tuned-keepalive-known-idle'])
     expect(s.variants.map((v) => v.contract)).toEqual([true, false, false, false, false])
-    expect(s.workload.gap).toBe(150)
+    expect(s.workload.gap).toBe(300)
   })
 
   it('names the bundled scenarios when one is not found', async () => {
