@@ -1,9 +1,14 @@
-/** Writing a scenario, as a user does it: `qcc-lab schema`, `qcc-lab lint`, `qcc-lab list --metrics`, `qcc-lab run <file>`. */
+/**
+ * Writing a scenario, as a user does it: `qcc-lab schema`, `qcc-lab lint`, `qcc-lab list --metrics`, `qcc-lab run <file>`.
+ * schema, lint and list read and print only: they run in this process (runCliInProcess, output captured as a pipe
+ * sees it, a few ms instead of a Node start of ~0.3 CPU-s), and a sample of them also in a real child, which must
+ * answer exactly alike. The runs are real children.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, runCliInProcess } from '../helpers/cli.ts'
 import { jsonSchemaNames, jsonSchemas } from '../../src/harness/scenario/json-schema.ts'
 import { metricPaths, metricProblem, upstreamFields } from '../../src/harness/gate/expectation.ts'
 import { clientFailureClasses } from '../../src/harness/report/failure-class.ts'
@@ -18,20 +23,20 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
 describe('qcc-lab schema', () => {
   it.each(jsonSchemaNames)('prints the %s schema, exactly the committed file in schemas/', async (name) => {
-    const r = await runCli(['schema', name])
+    const r = await runCliInProcess(['schema', name])
     expect(r.code).toBe(0)
     expect(r.stdout).toBe(await readFile(path.join('schemas', jsonSchemas[name].file), 'utf8'))
   })
 
   it('writes it to a file with --out', async () => {
     const out = path.join(dir, 'scenario.schema.json')
-    const r = await runCli(['schema', 'scenario', '--out', out])
+    const r = await runCliInProcess(['schema', 'scenario', '--out', out])
     expect(r).toMatchObject({ code: 0, stdout: '' })
     expect(await readFile(out, 'utf8')).toBe(await readFile('schemas/scenario.schema.json', 'utf8'))
   })
 
   it('refuses an unknown schema name with exit 2 and the choices', async () => {
-    const r = await runCli(['schema', 'scenarios'])
+    const r = await runCliInProcess(['schema', 'scenarios'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/Allowed choices are scenario, proxy-config/)
   })
@@ -39,7 +44,7 @@ describe('qcc-lab schema', () => {
 
 describe('qcc-lab lint', () => {
   it('prints each warning at file:line:column with why, the expectation it defeats, and the fix; exit 0', async () => {
-    const r = await runCli(['lint', natural, fixed])
+    const r = await runCliInProcess(['lint', natural, fixed])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`${natural}:10:9: warning timed-close-cannot-race: relay idle-close idleMs 300 (variants contract, naive-keepalive)`)
     expect(r.stdout).toMatch(/ {2}why: the 400 ms pause is longer than the close at 300 ms: the FIN arrives 100 ms before the next request/)
@@ -50,12 +55,12 @@ describe('qcc-lab lint', () => {
   })
 
   it('exits 1 on a warning with --strict, 0 on a clean file', async () => {
-    expect((await runCli(['lint', '--strict', natural])).code).toBe(1)
-    expect((await runCli(['lint', '--strict', fixed])).code).toBe(0)
+    expect((await runCliInProcess(['lint', '--strict', natural])).code).toBe(1)
+    expect((await runCliInProcess(['lint', '--strict', fixed])).code).toBe(0)
   })
 
   it('writes JSON with --json', async () => {
-    const r = await runCli(['lint', '--json', natural])
+    const r = await runCliInProcess(['lint', '--json', natural])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout) as { schema: string; warnings: number; files: Array<{ file: string; warnings: Array<Record<string, unknown>> }> }
     expect(report).toMatchObject({ schema: 'qcc-lab/lint@1', warnings: 1 })
@@ -63,7 +68,7 @@ describe('qcc-lab lint', () => {
   })
 
   it('finds every bundled scenario clean (--all)', async () => {
-    const r = await runCli(['lint', '--all', '--strict'])
+    const r = await runCliInProcess(['lint', '--all', '--strict'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/\n0 warnings in 1\d files/)
   })
@@ -71,13 +76,24 @@ describe('qcc-lab lint', () => {
   it('is exit 2 with file:line:column for a file that does not load, and without a file', async () => {
     const bad = path.join(dir, 'bad.yaml')
     await writeFile(bad, (await readFile(natural, 'utf8')).replace('requests: 10', 'reqeusts: 10'))
-    const r = await runCli(['lint', bad])
+    const r = await runCliInProcess(['lint', bad])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/bad\.yaml:\d+:\d+: workload\.reqeusts: unknown field/)
-    const none = await runCli(['lint'])
+    const none = await runCliInProcess(['lint'])
     expect(none.code).toBe(2)
     expect(none.stderr).toMatch(/Name at least one scenario file/)
   })
+})
+
+describe('schema, lint and list in a real child', () => {
+  it('answer exactly as in this process: a schema, a lint with findings, a lint --json, a bad file, list --metrics', async () => {
+    const bad = path.join(dir, 'child-bad.yaml')
+    await writeFile(bad, 'description: x\nupstreams: nope\n')
+    const lines = [['schema', 'scenario'], ['lint', natural, fixed], ['lint', '--json', natural], ['lint', bad], ['list', '--metrics']]
+    const children = await Promise.all(lines.map((args) => runCli(args)))
+    expect(children.map((c) => c.code)).toEqual([0, 0, 0, 2, 0])
+    for (const [i, args] of lines.entries()) expect(await runCliInProcess(args), args.join(' ')).toEqual(children[i])
+  }, 60_000)
 })
 
 describe('qcc-lab run <file> with a setup that cannot reproduce', () => {
@@ -110,7 +126,7 @@ describe('qcc-lab list --metrics', () => {
   let entries: Entry[]
 
   beforeAll(async () => {
-    const r = await runCli(['list', '--metrics', '--json'])
+    const r = await runCliInProcess(['list', '--metrics', '--json'])
     expect(r.code).toBe(0)
     const data = JSON.parse(r.stdout) as { schema: string; metrics: Entry[] }
     expect(data.schema).toBe('qcc-lab/metrics@1')
@@ -138,7 +154,7 @@ describe('qcc-lab list --metrics', () => {
   })
 
   it('prints them grouped, with meaning and unit', async () => {
-    const r = await runCli(['list', '--metrics'])
+    const r = await runCliInProcess(['list', '--metrics'])
     expect(r.code).toBe(0)
     for (const text of ['What the client saw', 'failures.<class>', 'causes.<outcome>', 'upstreams.<name>.<field>', 'stats.<field>', 'latencyMs.<field>']) expect(r.stdout).toContain(text)
     expect(r.stdout).toMatch(/ {2}attempts\.staleSocket +attempts written onto a pooled connection .*\[attempts\]/)

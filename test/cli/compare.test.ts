@@ -1,11 +1,16 @@
-/** `qcc-lab compare` and `bench`'s CLI plumbing on synthetic reports (no timing involved, no real bench). */
+/**
+ * `qcc-lab compare` and `bench`'s CLI plumbing on synthetic reports (no timing involved, no real bench). The
+ * command lines run in this process (runCliInProcess: the CLI's own runCommand, output captured as a pipe
+ * sees it; each a few ms instead of a Node start of ~0.25 CPU-s); one of each kind also runs in a real child
+ * and must answer exactly alike, and the EPIPE case is a real child.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { bin, runCli as run } from '../helpers/cli.ts'
+import { bin, runCli, runCliInProcess as run } from '../helpers/cli.ts'
 import { benchMatrix, fullMatrix, quickMatrix } from '../unit/bench/report-fixture.ts'
 
 let dir: string
@@ -51,6 +56,17 @@ describe('qcc-lab compare', () => {
     expect(unreadable.code).toBe(2)
     expect(unreadable.stderr).toMatch(/not a qcc-lab\/bench-report@1 file/)
     expect((await run(['compare', a, b, '--threshold', 'lots'])).code).toBe(2)
+  })
+
+  it('answers in a real child exactly as in this process: a regression, a pass, an unreadable report, a bad flag', async () => {
+    const a = await reportFile('child-a.json', report(2000))
+    const half = await reportFile('child-half.json', report(1000))
+    const bad = path.join(dir, 'child-bad.json')
+    await writeFile(bad, '{"schema":"qcc-lab/run-report@1"}')
+    const lines = [['compare', a, half], ['compare', a, a, '--json', '-'], ['compare', a, bad], ['compare', a, a, '--threshold', 'lots']]
+    const children = await Promise.all(lines.map((args) => runCli(args)))
+    expect(children.map((c) => c.code)).toEqual([1, 0, 2, 2])
+    for (const [i, args] of lines.entries()) expect(await run(args), args.join(' ')).toEqual(children[i])
   })
 })
 

@@ -1,6 +1,12 @@
-/** Runs `qcc-lab doctor …` as a separate process (the real launcher, bin/qcc-lab.js), without colour. */
+/**
+ * Runs `qcc-lab doctor …` without colour: in this process (runCliInProcess: the CLI's own runCommand, output
+ * captured as a pipe sees it, a few ms instead of a Node start), or as a separate process (the real launcher,
+ * bin/qcc-lab.js) when it reads stdin (`--log -`, `input`) or `child` asks for it. doctor-inputs.test.ts holds
+ * the two to the same answers.
+ */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { runCliInProcess } from '../helpers/cli.ts'
 
 const entry = fileURLToPath(new URL('../../bin/qcc-lab.js', import.meta.url))
 
@@ -10,8 +16,10 @@ export const all0Log = `${fixtureDir}qcc-7ee81e9-all-0-endpoints.log`
 
 export interface DoctorRun { readonly code: number; readonly stdout: string; readonly stderr: string }
 
-/** Killed (SIGKILL, code -1) after `timeoutMs`, so a hang fails the test instead of stalling it. */
-export function runDoctor(args: readonly string[], options: { readonly input?: Buffer | string; readonly timeoutMs?: number } = {}): Promise<DoctorRun> {
+/** Given up on (code -1; a child is SIGKILLed) after `timeoutMs`, so a hang fails the test instead of stalling it. */
+export function runDoctor(args: readonly string[], options: { readonly input?: Buffer | string; readonly timeoutMs?: number; readonly child?: boolean } = {}): Promise<DoctorRun> {
+  const readsStdin = options.input !== undefined || args.some((a, i) => a === '-' && args[i - 1] === '--log')
+  if (!readsStdin && !options.child) return runCliInProcess(['doctor', ...args], { env: { FORCE_COLOR: '0' }, timeoutMs: options.timeoutMs ?? 30_000 })
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [entry, 'doctor', ...args], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''

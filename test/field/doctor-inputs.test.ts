@@ -153,6 +153,13 @@ describe('bad input is exit 2 with a clear message', () => {
     })
   }
 
+  it('answers in a real child exactly as in this process', async () => {
+    const lines = [['--stats', base, '--json'], ['--stats', base], ['--log', path.join(dir, 'nope.log')], ['--stats', `${base}/other`], []]
+    const children = await Promise.all(lines.map((args) => runDoctor(args, { child: true })))
+    expect(children.map((c) => c.code)).toEqual([1, 1, 2, 2, 2])
+    for (const [i, args] of lines.entries()) expect(await runDoctor(args), args.join(' ')).toEqual(children[i])
+  })
+
   it('for binary data on stdin (--log -)', async () => {
     const run = await runDoctor(['--log', '-'], { input: Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00]) })
     expect(run.code).toBe(2)
