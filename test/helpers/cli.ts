@@ -1,7 +1,9 @@
 /**
  * Runs the qcc-lab CLI as a separate process, as a user's CI would (`runCli`), or, for command lines that
- * end at argument and input validation, inside this process (`runCliInProcess`): the same command
- * line, a few milliseconds instead of a Node start (~0.4-0.6 CPU-s each).
+ * start nothing (bad input; compare, doctor, lint, schema, list), inside this process (`runCliInProcess`):
+ * the same command line, a few milliseconds instead of a Node start (~0.25-0.6 CPU-s each). A file that
+ * uses it runs a sample in a real child too and wants the same answer (malformed-input, compare,
+ * authoring, doctor-inputs).
  */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -36,8 +38,8 @@ let inProcessQueue: Promise<unknown> = Promise.resolve()
  * The command line run by the CLI's own `runCommand` (src/cli/main.ts; bin/qcc-lab.js calls it through
  * `main`) inside this process, as `runCli` runs it in a child: the same environment (NO_COLOR=1 plus
  * `env`, set for the run and put back after), stdout and stderr captured as a pipe would see them (not a
- * terminal), the exit code `main` returns. Only for command lines that end before anything starts (bad
- * input): what a run starts would start in the test process. Calls queue, one at a time. A run that
+ * terminal), the exit code `main` returns. Only for command lines that start nothing that listens or runs
+ * a timeline (a run would run in the test process, beside the test's own timers). Calls queue, one at a time. A run that
  * outlives `timeoutMs` is given up on with code -1, as a killed child would be. A read that blocks the
  * thread (a FIFO opened synchronously) cannot be given up on: give such inputs to `runCli`.
  * test/cli/malformed-input.test.ts checks that both runners answer alike.
