@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { runCli, runCliInProcess, type CliResult } from '../helpers/cli.ts'
+import { childAndInProcess, runCli, runCliInProcess, type CliResult } from '../helpers/cli.ts'
 
 let dir: string
 
@@ -455,10 +455,11 @@ describe.skipIf(process.platform === 'win32')('malformed input: exit 2, the file
     ])
     const rows = sampled.map((label) => table.find((r) => r[0] === label) ?? label)
     expect(rows.filter((r) => typeof r === 'string'), 'sampled labels not in the table').toEqual([])
-    const children = await Promise.all((rows as Row[]).map(([, args]) => runCli(args.map(expand), cliOptions())))
-    for (const [i, [label, args]] of (rows as Row[]).entries()) {
-      expect(await runCliInProcess(args.map(expand), cliOptions()), label).toEqual(children[i])
-    }
+    const { children, inProcess } = await childAndInProcess((rows as Row[]).map(([, args]) => args.map(expand)), {
+      child: (args) => runCli(args, cliOptions()),
+      inProcess: (args) => runCliInProcess(args, cliOptions()),
+    })
+    for (const [i, [label]] of (rows as Row[]).entries()) expect(inProcess[i], label).toEqual(children[i])
   }, 60_000)
 
   it.concurrent.for(table)('%s', async ([, args, expected, options], { expect }) => {

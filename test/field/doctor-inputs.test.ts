@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { reportOf, runDoctor } from './doctor-cli.ts'
 import { quietPort } from '../helpers/ports.ts'
+import { childAndInProcess } from '../helpers/cli.ts'
 
 /** qcc's /__qcc__/stats during the seed's incident: 111f4745 at 33 % and 2966 ms, 491d512f queued (auth). */
 const seedIncident = {
@@ -155,9 +156,9 @@ describe('bad input is exit 2 with a clear message', () => {
 
   it('answers in a real child exactly as in this process', async () => {
     const lines = [['--stats', base, '--json'], ['--stats', base], ['--log', path.join(dir, 'nope.log')], ['--stats', `${base}/other`], []]
-    const children = await Promise.all(lines.map((args) => runDoctor(args, { child: true })))
+    const { children, inProcess } = await childAndInProcess(lines, { child: (args) => runDoctor(args, { child: true }), inProcess: (args) => runDoctor(args) })
     expect(children.map((c) => c.code)).toEqual([1, 1, 2, 2, 2])
-    for (const [i, args] of lines.entries()) expect(await runDoctor(args), args.join(' ')).toEqual(children[i])
+    expect(inProcess).toEqual(children)
   })
 
   it('for binary data on stdin (--log -)', async () => {

@@ -102,6 +102,20 @@ async function inProcess(args: readonly string[], options: CliOptions): Promise<
   }
 }
 
+type Runner = (args: readonly string[]) => Promise<CliResult>
+
+/**
+ * Each command line answered twice: by a real child (all at once) and in this process (one after another),
+ * for a test that holds the two to the same answers (a file whose other tests run in-process). `child` and
+ * `inProcess` default to runCli and runCliInProcess with no options.
+ */
+export async function childAndInProcess(lines: ReadonlyArray<readonly string[]>, runners: { readonly child?: Runner; readonly inProcess?: Runner } = {}): Promise<{ readonly children: CliResult[]; readonly inProcess: CliResult[] }> {
+  const children = await Promise.all(lines.map((args) => (runners.child ?? runCli)(args)))
+  const inProcess: CliResult[] = []
+  for (const args of lines) inProcess.push(await (runners.inProcess ?? runCliInProcess)(args))
+  return { children, inProcess }
+}
+
 /** `{ "<scenario>/<variant>": verdict }` from a JSON run report. */
 export function verdicts(report: { scenarios: Array<{ name: string; variants: Array<{ name: string; verdict: string }> }> }): Record<string, string> {
   return Object.fromEntries(report.scenarios.flatMap((s) => s.variants.map((v) => [`${s.name}/${v.name}`, v.verdict])))
