@@ -20,7 +20,7 @@ describe('target mode against reference targets', () => {
       for (const v of s.variants) {
         expect(v, `${s.name}/${v.name}`).toMatchObject({ contract: true, mode: 'target', verdict: 'pass', connector: 'n/a' })
         // The target's own constants drove the timeline, not the scenario's bundled settings.
-        expect(v.constants).toMatchObject({ recoverMs: 1000, verifierIntervalMs: 500, headersTimeoutMs: 300 })
+        expect(v.constants).toMatchObject({ recoverMs: 1000, verifierIntervalMs: 2000, headersTimeoutMs: 300 })
         // Attempt events are the bundled proxy's: n/a here, never a 0 that passes.
         for (const e of v.expectations.filter((x: { check: string }) => /^attempts\./.test(x.check))) expect(e.status).toBe('n/a')
       }
