@@ -6,7 +6,7 @@ import { LongestFirstSequencer } from './test/sequencer.ts'
 
 /**
  * Files whose verdicts depend on timing windows that a busy CPU moves: a stale-keepalive count, an RTT
- * count, a file-descriptor race, a contract's burst against a 500 ms verifier tick, a run's exit code.
+ * count, a file-descriptor race, a contract's burst against a verifier tick, a run's exit code.
  * Each failed (or runs the same timeline as one that failed) with other test files running at the same
  * time on a 2-core machine. They run after every `parallel` file has finished, in three projects, one
  * after another: `timing`, two files at a time; `timing-alone`, one at a time; `timing-idle`, all at once.
@@ -18,8 +18,9 @@ export const timingFiles = [
   'test/field/probe-relay-races.test.ts',
   // Which of 60 concurrent requests meet EMFILE, counted twice: a race the scheduler decides.
   'test/integration/proxy-emfile.test.ts',
-  // Contracts that must pass, or fail exactly, against a target process whose verifier ticks every 500 ms:
-  // under load a burst outlasted a tick (rate-limit-429 failed under --compat qcc-0.6.1).
+  // Contracts that must pass, or fail exactly, against a target process whose verifier ticks every 2000 ms
+  // (500 ms until 2026-12-02, when under load a burst outlasted a tick: rate-limit-429 failed under --compat
+  // qcc-0.6.1; test/fixtures/targets/fast-lab.yaml has the trace) and whose recovery time is 1000 ms.
   'test/integration/target-mode-contracts.test.ts',
   'test/integration/target-mode-compat.test.ts',
 ]
