@@ -18,8 +18,8 @@ export interface DoctorRun { readonly code: number; readonly stdout: string; rea
 
 /** Given up on (code -1; a child is SIGKILLed) after `timeoutMs`, so a hang fails the test instead of stalling it. */
 export function runDoctor(args: readonly string[], options: { readonly input?: Buffer | string; readonly timeoutMs?: number; readonly child?: boolean } = {}): Promise<DoctorRun> {
-  // `--log -`, `-l -`, `--log=-`: in this process it would read the test runner's own stdin.
-  const readsStdin = options.input !== undefined || args.some((a, i) => a === '--log=-' || (a === '-' && ['--log', '-l'].includes(args[i - 1] ?? '')))
+  // `--log -`, `-l -`, `--log=-`, `-l-`: in this process it would read the test runner's own stdin.
+  const readsStdin = options.input !== undefined || args.some((a, i) => a === '--log=-' || a === '-l-' || (a === '-' && ['--log', '-l'].includes(args[i - 1] ?? '')))
   if (!readsStdin && !options.child) return runCliInProcess(['doctor', ...args], { env: { FORCE_COLOR: '0' }, timeoutMs: options.timeoutMs ?? 30_000 })
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [entry, 'doctor', ...args], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['pipe', 'pipe', 'pipe'] })

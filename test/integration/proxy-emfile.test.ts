@@ -75,7 +75,8 @@ describe('a proxy out of file descriptors', () => {
       expect(stats.attempts_by_outcome['network-error']).toBe(0)
       // One proxy-error attempt per request the proxy failed (a proxy-error ends the attempt loop), each
       // counted once, and nothing else failed.
-      const proxyErrors = stats.attempts_by_outcome['proxy-error'] ?? 0
+      // Read as is: a missing count is undefined and fails every comparison below, never a 0 that passes.
+      const proxyErrors = stats.attempts_by_outcome['proxy-error']!
       const why = JSON.stringify({ stats: { total: stats.total_requests, ok: stats.successful_requests, failed: stats.failed_requests }, seen: seen(answers) })
       expect(proxyErrors, why).toBe(stats.failed_requests)
       expect(stats.successful_requests + stats.failed_requests, why).toBe(stats.total_requests)
